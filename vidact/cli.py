@@ -1,0 +1,124 @@
+"""The root `vidact` app: registers the subcommands and is the one error boundary.
+
+Library code raises `VidactError` subclasses; here they become one line on stderr plus an exit
+code (2 for bad input, 1 for runtime failures). `--debug` or VIDACT_DEBUG=1 shows tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.logging import RichHandler
+from typer.core import TyperGroup
+
+from vidact import __version__
+from vidact.commands import _common
+from vidact.errors import VidactError
+
+log = logging.getLogger("vidact")
+
+
+def _debug_enabled() -> bool:
+    return os.environ.get("VIDACT_DEBUG", "") not in ("", "0", "false", "no")
+
+
+class VidactGroup(TyperGroup):
+    """Typer group whose `invoke` turns library errors into one-line messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _common.refresh_consoles()
+        try:
+            return super().invoke(ctx)
+        except VidactError as exc:
+            if _debug_enabled():
+                raise
+            _common.err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            if exc.hint:
+                _common.err.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            _common.err.print("interrupted")
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # e.g. `vidact eval ... | head`
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
+            if _debug_enabled():
+                raise
+            _common.err.print(
+                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True, highlight=False
+            )
+            _common.err.print("[dim]hint:[/] rerun with --debug for the traceback and report it", markup=True)
+            ctx.exit(1)
+
+
+app = typer.Typer(
+    name="vidact",
+    cls=VidactGroup,
+    help="Video action understanding: datasets, training, testing, proposals and evaluation.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidact {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also VIDACT_DEBUG=1).")] = False,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="Logging level on stderr: debug, info, warning, error.")
+    ] = "info",
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """vidact: action recognition and temporal action localization, from recipes to metrics."""
+    if debug:
+        os.environ["VIDACT_DEBUG"] = "1"
+    _setup_logging(log_level)
+
+
+def _setup_logging(level_name: str) -> None:
+    level = getattr(logging, level_name.upper(), None)
+    if not isinstance(level, int):
+        raise typer.BadParameter(f"unknown log level '{level_name}'", param_hint="--log-level")
+    root = logging.getLogger("vidact")
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = RichHandler(console=_common.err, show_time=False, show_path=False, markup=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    root.addHandler(handler)
+    root.propagate = False
+
+
+def _register() -> None:
+    """Attach every implemented subcommand. Unimplemented commands are simply not listed."""
+    from vidact.commands import doctor, eval as eval_cmd, recipe
+
+    app.command("eval")(eval_cmd.eval_command)
+    app.command("doctor")(doctor.doctor_command)
+    app.add_typer(recipe.app, name="recipe")
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="vidact")

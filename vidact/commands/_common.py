@@ -1,0 +1,86 @@
+"""Option types, consoles and output helpers shared by every subcommand.
+
+stdout carries data (with `--json`, exactly one JSON object); tables, progress and logs go to
+stderr, so commands chain in shell pipelines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+
+# Wide enough that tables and messages are not folded when stderr is a pipe or a log file.
+_WIDTH = None if sys.stderr.isatty() else 120
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, width=_WIDTH)
+
+
+def refresh_consoles() -> None:
+    """Rebind the consoles to the current sys.stdout/sys.stderr (CliRunner swaps them per call)."""
+    out.file = sys.stdout
+    err.file = sys.stderr
+
+
+# ---- shared option aliases ---------------------------------------------------------------------
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print exactly one JSON object on stdout.")]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="KEY.PATH=VALUE",
+        help="Override a recipe value (parsed as YAML), e.g. --set optimizer.lr=0.01. Repeatable.",
+    ),
+]
+RecipeArg = Annotated[
+    Path, typer.Argument(help="Recipe YAML file.", exists=False, dir_okay=False, show_default=False)
+]
+WorkDirOpt = Annotated[
+    Path | None, typer.Option("--work-dir", help="Directory for checkpoints, logs and outputs.")
+]
+WorkersOpt = Annotated[
+    int,
+    typer.Option("--workers", "-j", min=0, help="Parallel worker processes (0: all cores)."),
+]
+
+
+def default_workers(requested: int) -> int:
+    """Resolve a `--workers` value: 0 means every core this process may use."""
+    if requested > 0:
+        return requested
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return _jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Write one JSON object to stdout (numpy values converted, NaN/inf as null)."""
+    sys.stdout.write(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
+    sys.stdout.flush()
