@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 import pytest
 import typer
 
 from vidact.cli import app
+from vidact.commands._clicklib import is_group, make_context
 from vidact.commands._completion import command_tree, render_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,8 +25,8 @@ def test_every_command_has_help_and_example(runner, path):
     assert "Usage:" in result.output
     cmd = CLICK_APP
     for name in path:
-        assert isinstance(cmd, click.Group)
-        cmd = cmd.get_command(click.Context(cmd), name)
+        assert is_group(cmd)
+        cmd = cmd.get_command(make_context(cmd), name)
     assert cmd.help and "vidact " + " ".join(path) in cmd.help, "docstring needs a runnable example"
 
 

@@ -11,13 +11,14 @@ import os
 import sys
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.logging import RichHandler
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from vidact import __version__
 from vidact.commands import _common
+from vidact.commands._clicklib import FRAMEWORK_EXCEPTIONS
 from vidact.errors import VidactError
 
 log = logging.getLogger("vidact")
@@ -30,21 +31,21 @@ def _debug_enabled() -> bool:
 class VidactGroup(TyperGroup):
     """Typer group whose `invoke` turns library errors into one-line messages and exit codes."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         _common.refresh_consoles()
         try:
             return super().invoke(ctx)
         except VidactError as exc:
             if _debug_enabled():
                 raise
-            _common.err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            _common.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
             if exc.hint:
-                _common.err.print(f"[dim]hint:[/] {exc.hint}", markup=True, highlight=False)
+                _common.err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             _common.err.print("interrupted")
             ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except FRAMEWORK_EXCEPTIONS:
             raise
         except BrokenPipeError:  # e.g. `vidact eval ... | head`
             sys.stderr.close()
@@ -53,7 +54,9 @@ class VidactGroup(TyperGroup):
             if _debug_enabled():
                 raise
             _common.err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", markup=True, highlight=False
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}",
+                markup=True,
+                highlight=False,
             )
             _common.err.print("[dim]hint:[/] rerun with --debug for the traceback and report it", markup=True)
             ctx.exit(1)
