@@ -1,0 +1,1 @@
+"""Tests for vidact.localization (a package so its helpers import relatively)."""
