@@ -1,0 +1,376 @@
+"""ActivityNet-style JSON: ground truth (two layouts, auto-detected) and results files.
+
+Ground truth, official layout (filtered by subset, as the ActivityNet kit does):
+    {"database": {"v_x": {"subset": "validation", "duration": 211.5,
+                          "annotations": [{"segment": [30.0, 205.2], "label": "Rock climbing"}]}}}
+Ground truth, the reference `ActivityNetDataset` layout (no subsets):
+    {"v_x": {"duration_second": 211.5, "duration_frame": 6337, "annotations": [...],
+             "feature_frame": 6336, "fps": 30.0, "rfps": 29.96}}
+Results (proposals, or detections when every entry has a "label"):
+    {"results": {"v_x": [{"segment": [30.0, 200.0], "score": 0.9, "label": "Rock climbing"}]}}
+
+Segments are seconds. Video ids match with or without the "v_" prefix (`align_results`).
+Every error names the file and the JSON path of the entry, e.g.
+`results.json: results["v_abc"][3]: missing "score"`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from vidact.errors import AnnotationError
+from vidact.io.files import read_json
+from vidact.io.scores import extract_protocol
+
+GroundTruthFormat = Literal["activitynet", "per-video"]
+
+
+@dataclass(frozen=True)
+class VideoSegments:
+    """The segments of one video, in file order.
+
+    Attributes:
+        segments: (K, 2) float64 [start_sec, end_sec].
+        labels: K class names (None where a results entry has no label).
+        scores: (K,) float64 confidences for results; None for ground truth.
+    """
+
+    segments: np.ndarray
+    labels: tuple[str | None, ...]
+    scores: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.segments)
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Ground-truth segments of the videos of one subset.
+
+    Attributes:
+        path: the file as given; `name` is what messages print.
+        format: 'activitynet' (official, with subsets) or 'per-video' (reference dataset file).
+        subset: the subset kept, or None when the layout has none.
+        videos: video id (as in the file) -> segments; only videos with at least one segment,
+            as the ActivityNet kit counts them.
+        durations: video id -> duration in seconds (None if the file has none).
+        class_names: the labels in order of first appearance (the kit's class index order).
+        num_videos_without_segments: videos of the subset skipped for having no annotations.
+        sha256: hex digest of the file.
+    """
+
+    path: str
+    format: GroundTruthFormat
+    subset: str | None
+    videos: dict[str, VideoSegments]
+    durations: dict[str, float | None]
+    class_names: tuple[str, ...]
+    num_videos_without_segments: int
+    sha256: str
+
+    @property
+    def name(self) -> str:
+        return _display(self.path)
+
+    @property
+    def num_segments(self) -> int:
+        return sum(len(v) for v in self.videos.values())
+
+
+@dataclass(frozen=True)
+class Results:
+    """Predicted segments per video from a results file (`"results"` key), in file order.
+
+    Attributes:
+        videos: video id (as in the file) -> segments with scores; may include empty videos.
+        has_labels: every entry carries a "label" (usable for detection mAP).
+        protocol: the file's "protocol" (or "meta") object, if any.
+    """
+
+    path: str
+    videos: dict[str, VideoSegments]
+    has_labels: bool
+    protocol: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return _display(self.path)
+
+    @property
+    def num_segments(self) -> int:
+        return sum(len(v) for v in self.videos.values())
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Results re-keyed onto ground-truth video ids.
+
+    Attributes:
+        videos: results keyed by the matching ground-truth id; videos absent from the ground truth
+            keep their own id (callers decide their policy).
+        missing: ground-truth videos without results (no entry, or an empty list).
+        extra: results videos (ids as in the results file) that are not in the ground truth.
+    """
+
+    videos: dict[str, VideoSegments]
+    missing: list[str]
+    extra: list[str]
+
+
+def normalize_video_id(video: str) -> str:
+    """The id without ActivityNet's "v_" prefix ("v_abc" and "abc" name the same video)."""
+    return video[2:] if video.startswith("v_") else video
+
+
+def read_ground_truth(path: str | Path, subset: str | None = "validation") -> GroundTruth:
+    """Read ActivityNet ground truth in the official or the per-video layout (auto-detected).
+
+    Args:
+        path: the JSON file, or '-' for stdin.
+        subset: keep videos of this subset (official layout only; None keeps all).
+
+    Raises:
+        AnnotationError: malformed entries, or no segments in the chosen subset.
+    """
+    name = _display(path)
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise AnnotationError(f"{name}: expected a JSON object of videos, got {_kind(data)}")
+    if "database" in data:
+        fmt: GroundTruthFormat = "activitynet"
+        entries, root = _mapping(data["database"], name, "database"), "database"
+        video_subsets = {}
+        for video, entry in entries.items():
+            where = f"database[{json.dumps(video)}]"
+            value = _require(_mapping(entry, name, where), "subset", name, where)
+            video_subsets[video] = _string(value, name, f"{where}.subset", "a subset name (string)")
+        subsets = sorted(set(video_subsets.values()))
+        if subset is not None:
+            entries = {k: v for k, v in entries.items() if video_subsets[k] == subset}
+            if not entries:
+                raise AnnotationError(f"{name}: no videos in subset {subset!r}; subsets present: {', '.join(subsets)}")
+    elif "results" in data:
+        raise AnnotationError(
+            f"{name}: this is a results file, not ground truth", hint="usage: vidact eval --ann GT.json RESULTS.json"
+        )
+    elif any(isinstance(v, dict) and ("annotations" in v or "duration_second" in v) for v in data.values()):
+        fmt, entries, root, subset = "per-video", data, "", None
+    else:
+        raise AnnotationError(
+            f"{name}: not ActivityNet ground truth: expected {{\"database\": {{video: ...}}}} "
+            f"or {{video: {{\"duration_second\", \"annotations\", ...}}}}"
+        )
+    return _ground_truth(path, fmt, subset, entries, root)
+
+
+def _ground_truth(
+    path: str | Path, fmt: GroundTruthFormat, subset: str | None, entries: dict, root: str
+) -> GroundTruth:
+    name = _display(path)
+    videos: dict[str, VideoSegments] = {}
+    durations: dict[str, float | None] = {}
+    class_names: dict[str, None] = {}
+    empty = 0
+    duration_key = "duration" if fmt == "activitynet" else "duration_second"
+    for video, entry in entries.items():
+        where = f"{root}[{json.dumps(video)}]"
+        entry = _mapping(entry, name, where)
+        duration = entry.get(duration_key)
+        durations[video] = None if duration is None else _number(duration, name, f"{where}.{duration_key}")
+        anns = _list(_require(entry, "annotations", name, where), name, f"{where}.annotations")
+        if not anns:
+            empty += 1
+            continue
+        segments = np.empty((len(anns), 2), np.float64)
+        labels = []
+        for j, ann in enumerate(anns):
+            at = f"{where}.annotations[{j}]"
+            ann = _mapping(ann, name, at)
+            segments[j] = _segment(_require(ann, "segment", name, at), name, f"{at}.segment")
+            labels.append(_string(_require(ann, "label", name, at), name, f"{at}.label"))
+            class_names.setdefault(labels[-1])
+        videos[video] = VideoSegments(segments, tuple(labels))
+    if not videos:
+        scope = f" in subset {subset!r}" if subset else ""
+        raise AnnotationError(f"{name}: no annotated segments{scope} ({len(entries)} videos, none annotated)")
+    return GroundTruth(
+        path=str(path),
+        format=fmt,
+        subset=subset,
+        videos=videos,
+        durations=durations,
+        class_names=tuple(class_names),
+        num_videos_without_segments=empty,
+        sha256=_sha256(path),
+    )
+
+
+def read_results(path: str | Path, *, require_labels: bool = False) -> Results:
+    """Read a results file `{"results": {video: [{"segment", "score", "label"?}]}}`.
+
+    Args:
+        path: the JSON file, or '-' for stdin.
+        require_labels: every entry must have a "label" (detection).
+
+    Raises:
+        AnnotationError: malformed entries (NaN/inf, end < start, segment not a pair, missing
+            keys) or no segments at all.
+    """
+    name = _display(path)
+    data = read_json(path)
+    if not isinstance(data, dict) or "results" not in data:
+        hint = None
+        if isinstance(data, dict) and "database" in data:
+            hint = "this looks like ground truth; usage: vidact eval --ann GT.json RESULTS.json"
+        raise AnnotationError(f"{name}: missing \"results\": expected {{\"results\": {{video: [...]}}}}", hint=hint)
+    entries = _mapping(data["results"], name, "results")
+    if not entries:
+        raise AnnotationError(f"{name}: \"results\" is empty (no videos)")
+    videos = {}
+    has_labels = True
+    for video, items in entries.items():
+        where = f"results[{json.dumps(video)}]"
+        videos[video] = _result_segments(_list(items, name, where), name, where, require_labels)
+        has_labels = has_labels and None not in videos[video].labels
+    if not any(len(v) for v in videos.values()):
+        raise AnnotationError(f"{name}: no segments in \"results\" ({len(videos)} videos, all empty)")
+    return Results(str(path), videos, has_labels, extract_protocol(data, name))
+
+
+def _result_segments(items: list, name: str, where: str, require_labels: bool) -> VideoSegments:
+    segments = np.empty((len(items), 2), np.float64)
+    scores = np.empty(len(items), np.float64)
+    labels: list[str | None] = []
+    for j, item in enumerate(items):
+        at = f"{where}[{j}]"
+        item = _mapping(item, name, at)
+        segments[j] = _segment(_require(item, "segment", name, at), name, f"{at}.segment")
+        scores[j] = _number(_require(item, "score", name, at), name, f"{at}.score")
+        label = _require(item, "label", name, at) if require_labels else item.get("label")
+        labels.append(None if label is None else _string(label, name, f"{at}.label"))
+    return VideoSegments(segments, tuple(labels), scores)
+
+
+def align_results(gt: GroundTruth, results: Results, *, check_labels: bool = False) -> Alignment:
+    """Key `results` by ground-truth video id, accepting ids with or without the "v_" prefix.
+
+    An exact id match wins; otherwise the id with the prefix added or removed is tried.
+
+    Args:
+        check_labels: every result label must be one of the ground truth's class names.
+
+    Raises:
+        AnnotationError: two results entries name the same video, or (with `check_labels`) a
+            label that is not a ground-truth class.
+    """
+    videos: dict[str, VideoSegments] = {}
+    source: dict[str, str] = {}
+    extra = []
+    for video, segs in results.videos.items():
+        gt_id = _match_id(video, gt.videos)
+        if gt_id is None:
+            extra.append(video)
+            gt_id = video
+        elif gt_id in source:
+            raise AnnotationError(
+                f"{results.name}: results[{json.dumps(source[gt_id])}] and results[{json.dumps(video)}] "
+                f"are the same video (ids match with or without \"v_\")"
+            )
+        source[gt_id] = video
+        videos[gt_id] = segs
+        if check_labels:
+            _check_labels(segs, gt, results.name, f"results[{json.dumps(video)}]")
+    missing = [v for v in gt.videos if not len(videos.get(v, ()))]
+    return Alignment(videos, missing, extra)
+
+
+def _match_id(video: str, known: dict[str, Any]) -> str | None:
+    if video in known:
+        return video
+    other = video[2:] if video.startswith("v_") else "v_" + video
+    return other if other in known else None
+
+
+def _check_labels(segs: VideoSegments, gt: GroundTruth, name: str, where: str) -> None:
+    known = set(gt.class_names)
+    for j, label in enumerate(segs.labels):
+        if label not in known:
+            close = difflib.get_close_matches(str(label), gt.class_names, n=1)
+            hint = f" (did you mean {json.dumps(close[0])}?)" if close else ""
+            raise AnnotationError(
+                f"{name}: {where}[{j}].label: {json.dumps(label)} is not a class of {gt.name}{hint}"
+            )
+
+
+# ---- validation helpers: each names the file and the JSON path of the offending entry ---------
+
+
+def _display(path: str | Path) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def _sha256(path: str | Path) -> str:
+    if str(path) == "-":
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _mapping(value: Any, name: str, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise AnnotationError(f"{name}: {where}: expected an object, got {_kind(value)}")
+    return value
+
+
+def _list(value: Any, name: str, where: str) -> list:
+    if not isinstance(value, list):
+        raise AnnotationError(f"{name}: {where}: expected a list, got {_kind(value)}")
+    return value
+
+
+def _require(entry: dict, key: str, name: str, where: str) -> Any:
+    if key not in entry:
+        raise AnnotationError(f"{name}: {where}: missing \"{key}\"")
+    return entry[key]
+
+
+def _number(value: Any, name: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AnnotationError(f"{name}: {where}: expected a number, got {_kind(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond float range
+        number = math.inf
+    if not math.isfinite(number):
+        raise AnnotationError(f"{name}: {where}: expected a finite number, got {value}")
+    return number
+
+
+def _segment(value: Any, name: str, where: str) -> tuple[float, float]:
+    if not isinstance(value, list) or len(value) != 2:
+        got = f"{len(value)} values" if isinstance(value, list) else _kind(value)
+        raise AnnotationError(f"{name}: {where}: expected [start, end], got {got}")
+    start, end = (_number(v, name, f"{where}[{i}]") for i, v in enumerate(value))
+    if end < start:
+        raise AnnotationError(f"{name}: {where}: end {end!r} < start {start!r}")
+    return start, end
+
+
+def _string(value: Any, name: str, where: str, what: str = "a class name (string)") -> str:
+    if not isinstance(value, str):
+        raise AnnotationError(f"{name}: {where}: expected {what}, got {_kind(value)}")
+    return value
