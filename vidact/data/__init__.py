@@ -1,0 +1,1 @@
+"""Data side of vidact: annotations, decoding, pipelines, datasets and synthetic inputs."""

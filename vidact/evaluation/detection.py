@@ -1,0 +1,296 @@
+"""Temporal action detection metrics: interpolated AP per class and IoU threshold, and their means.
+
+Numbers agree with the official ActivityNet kit (`Evaluation/eval_detection.py`,
+`compute_average_precision_detection` and `interpolated_prec_rec`):
+
+- Classes are the labels of the ground truth, in order of first appearance; a class's AP counts
+  against all of its ground-truth segments (recall = matched / ground-truth segments of the class).
+- Predictions of a class are visited from the highest score down. At each IoU threshold a
+  prediction takes the unmatched ground-truth segment of its video and class with the highest IoU,
+  if that IoU is >= the threshold (true positive); otherwise, or when all such segments are taken,
+  it is a false positive. Each ground-truth segment is matched at most once per threshold.
+- Predictions on videos without ground truth of their class (including videos absent from the
+  ground truth altogether) are false positives, as in the kit.
+- AP is the VOC 2011 interpolated area: precision made non-increasing from the right, summed over
+  the points where recall changes. A class without predictions has AP 0 (the kit prints a warning
+  and scores 0). `map` is the mean over classes, `average_map` the mean over thresholds.
+
+Where we differ from the kit:
+- Predictions are ranked by a stable descending sort on score: equal scores keep input order. The
+  kit reverses an ascending quicksort, so equal scores are visited in reverse input order for up to
+  16 predictions of a class and in an implementation-defined order beyond that.
+- Among ground-truth segments with exactly the same IoU to a prediction, the later one (input
+  order) is matched first: that is what the kit's reversed argsort does for the few segments of one
+  video, so this tie is reproduced.
+- 0/0 IoU (a zero-length prediction against a zero-length ground truth) never matches. The kit's
+  reversed argsort puts NaN first and its `< threshold` test lets it through, so there such a
+  prediction is a true positive at every threshold.
+- Predictions whose label is not a ground-truth class are ignored and counted in
+  `DetectionResult.num_unknown_label` (the kit stops with KeyError on them).
+- float64 throughout; MMAction's `average_precision_at_temporal_iou` returns float32.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vidact.errors import AnnotationError
+from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, group_ranges, paired_iou
+from vidact.segments import as_segments
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Segments:
+    """Temporal segments of many videos as parallel arrays (one row per segment).
+
+    Ground truth for `detection_map` needs `video`, `segment` and `label`; predictions also need
+    `score`. Build it from an ActivityNet-style file by listing, for every annotation or result
+    entry, its video id, [start, end] in seconds, label name and (for results) score.
+
+    Attributes:
+        video: (N,) video ids, converted to a numpy str array.
+        segment: (N, 2) float64 [start, end] in seconds.
+        label: (N,) class names (str array), or None.
+        score: (N,) float64 confidences, or None.
+    """
+
+    video: np.ndarray
+    segment: np.ndarray
+    label: np.ndarray | None = None
+    score: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        video = np.asarray(self.video).astype(str).reshape(-1)
+        segment = as_segments(self.segment, "Segments.segment")
+        if segment.shape[0] != video.shape[0]:
+            raise ValueError(f"Segments: {video.shape[0]} video ids but {segment.shape[0]} segments")
+        object.__setattr__(self, "video", video)
+        object.__setattr__(self, "segment", segment)
+        if self.label is not None:
+            object.__setattr__(self, "label", self._column(np.asarray(self.label).astype(str), "label"))
+        if self.score is not None:
+            object.__setattr__(self, "score", self._column(np.asarray(self.score, dtype=np.float64), "score"))
+
+    def _column(self, values: np.ndarray, name: str) -> np.ndarray:
+        values = values.reshape(-1)
+        if values.shape[0] != self.video.shape[0]:
+            raise ValueError(f"Segments: {values.shape[0]} {name} values for {self.video.shape[0]} segments")
+        return values
+
+    def __len__(self) -> int:
+        return int(self.video.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class DetectionResult:
+    """Detection AP of a prediction set.
+
+    Attributes:
+        ap: (T, C) AP per IoU threshold and class.
+        map: (T,) mean AP over classes per threshold.
+        average_map: mean of `map` over thresholds.
+        labels: the C class names, in order of first appearance in the ground truth.
+        metrics: 'mAP@0.50', 'mAP@0.55', ... (threshold with 2 decimals) and 'average_mAP'.
+        num_unknown_label: predictions ignored because their label is not a ground-truth class.
+    """
+
+    ap: np.ndarray
+    map: np.ndarray
+    average_map: float
+    labels: list[str]
+    metrics: dict[str, float]
+    num_unknown_label: int = 0
+
+
+def _columns(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Keep the pairs where `mask` holds (the last axis of each array indexes pairs)."""
+    return tuple(x[..., mask] for x in arrays)
+
+
+def _greedy_matches(pair_pred: np.ndarray, pair_gt: np.ndarray, pair_group: np.ndarray, pair_iou: np.ndarray,
+                    num_pred: int, num_gt: int, num_groups: int, thresholds: np.ndarray) -> np.ndarray:
+    """(T, num_pred) true-positive flags of the kit's greedy one-to-one matching.
+
+    Pairs list each prediction with the ground-truth segments of its (class, video) group, ordered
+    by group, then prediction rank (best score first), then preference (IoU, tie rule). Each round
+    finds, per threshold and group, the first prediction after the last match that still has an
+    eligible unmatched segment: every prediction between the two matches was a false positive under
+    the same locks, and this one takes its most preferred free segment. Rounds <= the most
+    ground-truth segments of one group, so the loop is over matches, not predictions.
+    """
+    num_thr = thresholds.shape[0]
+    true_pos = np.zeros((num_thr, num_pred), dtype=bool)
+    locked = np.zeros((num_thr, num_gt), dtype=bool)
+    last_match = np.full((num_thr, num_groups), -1, dtype=np.int64)
+    open_pairs = pair_iou[None, :] >= thresholds[:, None]
+    keep = open_pairs.any(axis=0)
+    pair_pred, pair_gt, pair_group, open_pairs = _columns(keep, pair_pred, pair_gt, pair_group, open_pairs)
+    while pair_pred.shape[0]:
+        open_pairs &= ~locked[:, pair_gt] & (pair_pred[None, :] > last_match[:, pair_group])
+        flat = np.flatnonzero(open_pairs)
+        if flat.shape[0] == 0:
+            break
+        thr, pair = np.divmod(flat, pair_pred.shape[0])
+        slot = thr * num_groups + pair_group[pair]
+        first = np.ones(slot.shape[0], dtype=bool)
+        first[1:] = slot[1:] != slot[:-1]
+        thr, pair = thr[first], pair[first]
+        true_pos[thr, pair_pred[pair]] = True
+        locked[thr, pair_gt[pair]] = True
+        last_match[thr, pair_group[pair]] = pair_pred[pair]
+        alive = open_pairs.any(axis=0)
+        pair_pred, pair_gt, pair_group, open_pairs = _columns(alive, pair_pred, pair_gt, pair_group, open_pairs)
+    return true_pos
+
+
+def _interpolated_ap(true_pos: np.ndarray, pred_class: np.ndarray, num_gt_of_class: np.ndarray) -> np.ndarray:
+    """(T, C) VOC 2011 interpolated AP from true-positive flags of class-sorted predictions.
+
+    `true_pos` is (T, P) over predictions sorted by class, then score (best first). Recall only
+    changes at true positives and precision only rises there, so the kit's sum reduces to one term
+    per true positive: (recall step) x (max precision at this or a later true positive of the class).
+    """
+    num_thr, num_classes = true_pos.shape[0], num_gt_of_class.shape[0]
+    thr, pos = np.nonzero(true_pos)
+    if pos.shape[0] == 0:
+        return np.zeros((num_thr, num_classes))
+    cls = pred_class[pos]
+    rank = pos - np.searchsorted(pred_class, np.arange(num_classes))[cls]
+    slot = thr * num_classes + cls
+    slot_start = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
+    count = np.arange(slot.shape[0]) - np.repeat(slot_start, np.diff(np.r_[slot_start, slot.shape[0]])) + 1.0
+    precision = count / (rank + 1.0)
+    npos = num_gt_of_class[cls].astype(np.float64)
+    recall_step = count / npos - (count - 1.0) / npos
+    # Suffix maximum of precision within each slot, exactly: map values to integer ranks, offset each
+    # slot above the slots after it, and run one maximum.accumulate over the reversed array.
+    values, value_rank = np.unique(precision, return_inverse=True)
+    offset = (num_thr * num_classes - 1 - slot) * values.shape[0]
+    best = np.maximum.accumulate((offset + value_rank)[::-1])[::-1] - offset
+    ap = np.bincount(slot, weights=recall_step * values[best], minlength=num_thr * num_classes)
+    return ap.reshape(num_thr, num_classes)
+
+
+def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_class: np.ndarray,
+                             pred_segment: np.ndarray, pred_score: np.ndarray, pred_group: np.ndarray,
+                             pred_class: np.ndarray, num_classes: int, thresholds: np.ndarray) -> np.ndarray:
+    """(T, C) AP. Groups are (class, video) ids shared by both sides, -1 for predictions with none."""
+    group_ids, gt_group = np.unique(gt_group, return_inverse=True)  # compact ids 0..num_groups-1
+    gt_group = gt_group.reshape(-1)
+    pred_group = _codes(pred_group, group_ids)
+    order = np.lexsort((-pred_score, pred_class))  # per class, best score first; stable on ties
+    pred_segment, pred_group, pred_class = pred_segment[order], pred_group[order], pred_class[order]
+    gt_order = np.argsort(gt_group, kind="stable")
+    gt_sorted = gt_group[gt_order]
+    lo = np.searchsorted(gt_sorted, pred_group, "left")
+    count = np.where(pred_group >= 0, np.searchsorted(gt_sorted, pred_group, "right") - lo, 0)
+    pair_pred, nth = group_ranges(count)
+    pair_gt = gt_order[lo[pair_pred] + nth]
+    pair_iou = paired_iou(pred_segment[pair_pred], gt_segment[pair_gt])
+    pair_group = pred_group[pair_pred]
+    # Preference inside a prediction: higher IoU, then the later segment (the kit's tie); NaN last.
+    pref = np.lexsort((-nth, -np.nan_to_num(pair_iou, nan=-1.0), pair_pred, pair_group))
+    true_pos = _greedy_matches(pair_pred[pref], pair_gt[pref], pair_group[pref], pair_iou[pref],
+                               pred_class.shape[0], gt_group.shape[0], group_ids.shape[0], thresholds)
+    return _interpolated_ap(true_pos, pred_class, np.bincount(gt_class, minlength=num_classes))
+
+
+def _codes(values: np.ndarray, vocabulary: np.ndarray) -> np.ndarray:
+    """Index of each value in the sorted unique `vocabulary`, -1 where absent (strings or integers)."""
+    if vocabulary.shape[0] == 0:
+        return np.full(values.shape[0], -1, dtype=np.int64)
+    pos = np.searchsorted(vocabulary, values)
+    found = vocabulary[np.minimum(pos, vocabulary.shape[0] - 1)] == values
+    return np.where(found, pos, -1).astype(np.int64)
+
+
+def _thresholds(temporal_iou_thresholds: np.ndarray | Sequence[float]) -> np.ndarray:
+    return np.asarray(temporal_iou_thresholds, dtype=np.float64).reshape(-1)
+
+
+def detection_map(
+    ground_truth: Segments,
+    predictions: Segments,
+    temporal_iou_thresholds: np.ndarray | Sequence[float] = DEFAULT_TIOU_THRESHOLDS,
+) -> DetectionResult:
+    """Per-class AP, mAP per threshold and average mAP of `predictions`, as the ActivityNet kit computes them.
+
+    Args:
+        ground_truth: `Segments` with `video`, `segment` and `label` (score unused). Pass only the
+            subset to evaluate (the kit reads the 'validation' subset).
+        predictions: `Segments` with `video`, `segment`, `label` and `score`.
+        temporal_iou_thresholds: (T,) IoU thresholds.
+
+    Raises:
+        AnnotationError: the ground truth has no segment, or a required column is missing.
+    """
+    if ground_truth.label is None:
+        raise AnnotationError("ground truth: detection needs a label for every segment")
+    if predictions.label is None or predictions.score is None:
+        raise AnnotationError("predictions: detection needs a label and a score for every segment")
+    if len(ground_truth) == 0:
+        raise AnnotationError("ground truth: no segment to evaluate detections against")
+    thresholds = _thresholds(temporal_iou_thresholds)
+    sorted_labels, first_seen, gt_code = np.unique(ground_truth.label, return_index=True, return_inverse=True)
+    class_of_code = np.empty(sorted_labels.shape[0], dtype=np.int64)
+    class_of_code[np.argsort(first_seen)] = np.arange(sorted_labels.shape[0])
+    labels = [str(x) for x in sorted_labels[np.argsort(first_seen)]]
+    num_classes = len(labels)
+
+    pred_code = _codes(predictions.label, sorted_labels)
+    known = pred_code >= 0
+    num_unknown = int(np.count_nonzero(~known))
+    if num_unknown:
+        log.warning("%d predictions have labels that are not ground-truth classes; ignored", num_unknown)
+    gt_class = class_of_code[gt_code.reshape(-1)]
+    pred_class = class_of_code[pred_code[known]]
+    videos = np.unique(ground_truth.video)
+    gt_video = _codes(ground_truth.video, videos)
+    pred_video = _codes(predictions.video[known], videos)
+    gt_group = gt_class * videos.shape[0] + gt_video
+    pred_group = np.where(pred_video >= 0, pred_class * videos.shape[0] + pred_video, -1)
+    ap = _class_average_precision(ground_truth.segment, gt_group, gt_class, predictions.segment[known],
+                                  predictions.score[known], pred_group, pred_class, num_classes, thresholds)
+    mean_ap = ap.mean(axis=1)
+    average_map = float(mean_ap.mean())
+    metrics = {f"mAP@{t:.2f}": float(m) for t, m in zip(thresholds, mean_ap)}
+    metrics["average_mAP"] = average_map
+    return DetectionResult(ap, mean_ap, average_map, labels, metrics, num_unknown)
+
+
+def average_precision_at_temporal_iou(
+    ground_truth: Mapping[str, np.ndarray | list],
+    prediction: np.ndarray | Sequence[Sequence],
+    temporal_iou_thresholds: np.ndarray | Sequence[float] = DEFAULT_TIOU_THRESHOLDS,
+) -> np.ndarray:
+    """AP of one class's predictions at each IoU threshold (MMAction's signature, the kit's maths).
+
+    Args:
+        ground_truth: video id -> [[start, end], ...] ground-truth segments of the class.
+        prediction: rows [video_id, class_id, start, end, score] (class_id is not used).
+        temporal_iou_thresholds: (T,) IoU thresholds.
+
+    Returns:
+        (T,) float64 AP per threshold; zeros when there is no prediction.
+    """
+    thresholds = _thresholds(temporal_iou_thresholds)
+    rows = [np.asarray(v, dtype=np.float64).reshape(-1, 2) for v in ground_truth.values()]
+    num_gt = sum(r.shape[0] for r in rows)
+    if len(prediction) == 0 or num_gt == 0:
+        return np.zeros(thresholds.shape[0])
+    index = {str(vid): i for i, vid in enumerate(ground_truth)}
+    gt_group = np.repeat(np.arange(len(rows)), [r.shape[0] for r in rows])
+    pred = np.asarray(prediction, dtype=object)
+    if pred.ndim != 2 or pred.shape[1] < 5:
+        raise ValueError(f"prediction: expected rows [video_id, class_id, start, end, score], got shape {pred.shape}")
+    pred_group = np.array([index.get(str(v), -1) for v in pred[:, 0]], dtype=np.int64)
+    ap = _class_average_precision(
+        np.concatenate(rows), gt_group, np.zeros(num_gt, dtype=np.int64), pred[:, 2:4].astype(np.float64),
+        pred[:, 4].astype(np.float64), pred_group, np.zeros(pred.shape[0], dtype=np.int64), 1, thresholds)
+    return ap[:, 0]

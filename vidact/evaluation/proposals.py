@@ -1,0 +1,292 @@
+"""Temporal proposal metrics: pairwise temporal IoU and average recall vs. average number of proposals.
+
+Numbers agree with the official ActivityNet kit (`Evaluation/eval_proposal.py`,
+`average_recall_vs_avg_nr_proposals`), whose arithmetic is reproduced step by step:
+
+- The videos are those with at least one ground-truth segment. With `max_avg_proposals` unset
+  (None or 0) it becomes total proposals / number of videos.
+- `ratio = max_avg_proposals * num_videos / total_num_proposals`, where the total counts every
+  proposal handed in, including those of videos that have no ground truth: the kit counts all rows
+  of the results file. Each video then keeps its `int(n * ratio)` best-scored proposals (at most n),
+  and `total_retrieved` sums what the ground-truth videos kept.
+- Column j (j = 1..100) of the curve uses the fraction `pcn = j / 100 * max_avg_proposals *
+  num_videos / total_retrieved`; a video with k kept proposals looks at its first
+  `min(int(k * pcn), k)`. A ground-truth segment is recalled when one of them reaches the IoU
+  threshold (`>=`), each counted once; recall divides by the number of ground-truth segments of
+  all videos, so a video without proposals adds segments and no matches.
+- `average_recall = recall.mean(axis=0)`, `proposals_per_video = pcn * total_retrieved /
+  num_videos`, and `auc = 100 * trapezoid(average_recall, proposals_per_video) /
+  proposals_per_video[-1]`, the percentage the kit prints.
+
+Where we differ from the kit and from MMAction 0.x:
+- Proposals of a video are ranked by a stable descending sort on score: equal scores keep their
+  input order. The kit reverses an ascending quicksort, which for a video with up to 16 proposals
+  puts equal scores in reverse input order and for more is implementation-defined. Results differ
+  only when equal scores straddle a cut-off.
+- IoU is computed in float64 like the kit; MMAction casts segments and IoU to float32, so its
+  recalls can differ where an IoU sits on a threshold. MMAction also raises KeyError for a
+  ground-truth video without proposals (the kit, and we, count zero recall) and counts videos with
+  an empty ground-truth array as videos (the kit, and we, do not).
+- 0/0 IoU (two zero-length segments) never matches, as in the kit's `>=` test.
+- When no ground-truth video keeps a proposal the kit divides by zero; we return zero recall, zero
+  proposals per video and an AUC of 0.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vidact.errors import AnnotationError
+from vidact.segments import as_segments, segment_iou
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+_NUM_CURVE_POINTS = 100
+AR_AT = (1, 5, 10, 100)  # AR@k reads curve column k - 1, as MMAction's ActivityNetDataset does
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed trapz; same maths
+
+
+def pairwise_temporal_iou(candidate_segments: np.ndarray, target_segments: np.ndarray) -> np.ndarray:
+    """Temporal IoU of each candidate against each target segment.
+
+    Args:
+        candidate_segments: one [start, end] of shape (2,), or (m, 2).
+        target_segments: (n, 2) [start, end] rows.
+
+    Returns:
+        (n,) for a single candidate, else (n, m): IoU of target i with candidate j, float64
+        (MMAction returns float32). 0/0 (two zero-length segments) gives NaN, as the kit does.
+    """
+    candidate = np.asarray(candidate_segments, dtype=np.float64)
+    target = np.asarray(target_segments, dtype=np.float64)
+    if target.ndim != 2 or candidate.ndim not in (1, 2):
+        raise ValueError(
+            "pairwise_temporal_iou: expected candidates of shape (2,) or (m, 2) and targets of shape "
+            f"(n, 2), got {candidate.shape} and {target.shape}"
+        )
+    iou = segment_iou(as_segments(target, "target_segments"), as_segments(candidate, "candidate_segments"))
+    return iou[:, 0] if candidate.ndim == 1 else iou
+
+
+def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of a[i] with b[i] for matching rows of a: (P, 2) and b: (P, 2) -> (P,).
+
+    The element-wise twin of `vidact.segments.segment_iou` (same operation order, so the same bits
+    as its diagonal); used where the pairs to compare are already listed.
+    """
+    inter = np.clip(np.minimum(a[:, 1], b[:, 1]) - np.maximum(a[:, 0], b[:, 0]), 0.0, None)
+    union = (a[:, 1] - a[:, 0]) + (b[:, 1] - b[:, 0]) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
+
+
+def group_ranges(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For groups of sizes `counts`, return (group of each item, position of each item in its group)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    group = np.repeat(np.arange(counts.shape[0]), counts)
+    starts = np.cumsum(counts) - counts
+    return group, np.arange(group.shape[0]) - starts[group]
+
+
+def _rows(x: np.ndarray | list, num_cols: int, name: str) -> np.ndarray:
+    """Coerce one video's entries to float64 (N, num_cols), dropping extra columns."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.size == 0:
+        return np.empty((0, num_cols))
+    if arr.ndim == 1 and arr.shape[0] == num_cols:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] < num_cols:
+        raise ValueError(f"{name}: expected rows of at least {num_cols} numbers, got shape {arr.shape}")
+    return arr[:, :num_cols]
+
+
+@dataclass(frozen=True)
+class _FlatProposals:
+    """Ground truth and proposals of all videos, concatenated; videos numbered 0..num_videos-1."""
+
+    gt_segment: np.ndarray  # (G, 2) float64
+    gt_video: np.ndarray  # (G,) int64
+    segment: np.ndarray  # (K, 2) float64, proposals of ground-truth videos only
+    score: np.ndarray  # (K,) float64
+    video: np.ndarray  # (K,) int64
+    num_videos: int
+    num_proposals_all: int  # every proposal handed in, ground-truth video or not
+
+
+def _flatten(ground_truth: Mapping[str, np.ndarray], proposals: Mapping[str, np.ndarray]) -> _FlatProposals:
+    gt = {vid: _rows(seg, 2, f"ground_truth[{vid!r}]") for vid, seg in ground_truth.items()}
+    # The kit's video list only holds videos with at least one ground-truth segment.
+    gt = {vid: seg for vid, seg in gt.items() if seg.shape[0]}
+    index = {vid: i for i, vid in enumerate(gt)}
+    props = {vid: _rows(p, 3, f"proposals[{vid!r}]") for vid, p in proposals.items()}
+    ours = [(index[vid], p) for vid, p in props.items() if vid in index and p.shape[0]]
+    stacked = np.concatenate([p for _, p in ours]) if ours else np.empty((0, 3))
+    return _FlatProposals(
+        gt_segment=np.concatenate(list(gt.values())) if gt else np.empty((0, 2)),
+        gt_video=np.repeat(np.arange(len(gt)), [seg.shape[0] for seg in gt.values()]).astype(np.int64),
+        segment=stacked[:, :2],
+        score=stacked[:, 2],
+        video=np.repeat(np.array([i for i, _ in ours], dtype=np.int64), [p.shape[0] for _, p in ours]),
+        num_videos=len(gt),
+        num_proposals_all=sum(p.shape[0] for p in props.values()),
+    )
+
+
+@dataclass(frozen=True)
+class _Curve:
+    recall: np.ndarray  # (T, 100)
+    average_recall: np.ndarray  # (100,)
+    proposals_per_video: np.ndarray  # (100,)
+    auc: float  # percent
+    proposals_of_video: np.ndarray = field(repr=False)  # (num_videos,) proposals handed in per video
+
+
+def _first_hits(flat: _FlatProposals, kept: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """(T, G): rank of the first kept proposal reaching each threshold for each GT segment (or a big number)."""
+    order = np.lexsort((-flat.score, flat.video))  # per video, best score first; stable on ties
+    video_sorted = flat.video[order]
+    starts = np.searchsorted(video_sorted, np.arange(flat.num_videos))
+    # Pair every GT segment with each kept proposal of its video, best score first.
+    pairs_per_gt = kept[flat.gt_video]
+    gt_of_pair, rank = group_ranges(pairs_per_gt)
+    prop_of_pair = order[starts[flat.gt_video][gt_of_pair] + rank]
+    iou = paired_iou(flat.gt_segment[gt_of_pair], flat.segment[prop_of_pair])
+    never = np.iinfo(np.int64).max
+    first = np.full((thresholds.shape[0], flat.gt_segment.shape[0]), never, dtype=np.int64)
+    has_pairs = pairs_per_gt > 0
+    if not has_pairs.any():
+        return first
+    hit_rank = np.where(iou[None, :] >= thresholds[:, None], rank[None, :], never)
+    block_starts = (np.cumsum(pairs_per_gt) - pairs_per_gt)[has_pairs]
+    first[:, has_pairs] = np.minimum.reduceat(hit_rank, block_starts, axis=1)
+    return first
+
+
+def _recall_curve(flat: _FlatProposals, total_num_proposals: int, max_avg_proposals: float | None,
+                  thresholds: np.ndarray) -> _Curve:
+    num_videos = flat.num_videos
+    if num_videos == 0:
+        raise ValueError("average recall: the ground truth has no segments")
+    num_thr = thresholds.shape[0]
+    if not max_avg_proposals:
+        max_avg_proposals = float(total_num_proposals) / num_videos
+    proposals_of_video = np.bincount(flat.video, minlength=num_videos)
+    if total_num_proposals == 0 or proposals_of_video.sum() == 0:
+        zeros = np.zeros(_NUM_CURVE_POINTS)
+        return _Curve(np.zeros((num_thr, _NUM_CURVE_POINTS)), zeros, zeros.copy(), 0.0, proposals_of_video)
+    ratio = max_avg_proposals * float(num_videos) / total_num_proposals
+    kept = np.minimum((proposals_of_video * ratio).astype(np.int64), proposals_of_video)
+    total_retrieved = int(kept.sum())
+    if total_retrieved == 0:
+        zeros = np.zeros(_NUM_CURVE_POINTS)
+        return _Curve(np.zeros((num_thr, _NUM_CURVE_POINTS)), zeros, zeros.copy(), 0.0, proposals_of_video)
+    pcn = np.arange(1, _NUM_CURVE_POINTS + 1) / 100.0 * (max_avg_proposals * float(num_videos) / total_retrieved)
+    # The kit scores a video without proposals as a (G, 1) zero matrix; its width only matters for
+    # the cut-offs, and that video has no hits anyway.
+    width = np.where(proposals_of_video > 0, kept, 1)
+    cutoff = np.minimum((width[:, None] * pcn[None, :]).astype(np.int64), width[:, None])  # (V, 100)
+    first = _first_hits(flat, kept, thresholds)  # (T, G)
+    recalled = first[:, :, None] < cutoff[flat.gt_video][None, :, :]  # (T, G, 100)
+    recall = recalled.sum(axis=1).astype(np.float64) / float(flat.gt_segment.shape[0])
+    average_recall = recall.mean(axis=0)
+    proposals_per_video = pcn * (float(total_retrieved) / num_videos)
+    area = _trapezoid(average_recall, proposals_per_video)
+    auc = 100.0 * float(area) / proposals_per_video[-1]
+    return _Curve(recall, average_recall, proposals_per_video, auc, proposals_of_video)
+
+
+def average_recall_at_avg_proposals(
+    ground_truth: Mapping[str, np.ndarray],
+    proposals: Mapping[str, np.ndarray],
+    total_num_proposals: int,
+    max_avg_proposals: float | None = None,
+    temporal_iou_thresholds: np.ndarray = DEFAULT_TIOU_THRESHOLDS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Average recall at an average number (percentile) of proposals per video, as the kit computes it.
+
+    Args:
+        ground_truth: video id -> (G, 2) [start, end] segments (extra columns are ignored).
+            Videos with no segment are not evaluated.
+        proposals: video id -> (K, 3) [start, end, score]. Videos without an entry have zero
+            recall; entries of videos absent from `ground_truth` are ignored here.
+        total_num_proposals: number of proposals in the whole results file, including those of
+            videos without ground truth (the kit's denominator for the per-video ratio).
+        max_avg_proposals: the largest average number of proposals per video on the curve;
+            None (or 0) means total_num_proposals / number of videos.
+        temporal_iou_thresholds: (T,) IoU thresholds.
+
+    Returns:
+        (recall (T, 100), average_recall (100,), proposals_per_video (100,), auc in percent).
+        `recall[i, j]` is the recall at threshold i when each video keeps (j + 1) % of
+        `max_avg_proposals` proposals on average.
+    """
+    thresholds = np.asarray(temporal_iou_thresholds, dtype=np.float64).reshape(-1)
+    curve = _recall_curve(_flatten(ground_truth, proposals), int(total_num_proposals), max_avg_proposals, thresholds)
+    return curve.recall, curve.average_recall, curve.proposals_per_video, curve.auc
+
+
+@dataclass(frozen=True, eq=False)
+class ARANResult:
+    """AR@AN evaluation of a proposal set.
+
+    Attributes:
+        recall: (T, 100) recall per IoU threshold and curve point.
+        average_recall: (100,) recall averaged over thresholds.
+        proposals_per_video: (100,) average number of proposals per video at each curve point.
+        auc: area under the AR-AN curve in percent (100 * area / max AN), as the kit prints it.
+        metrics: 'AR@1', 'AR@5', 'AR@10', 'AR@100' (fractions: columns 0, 4, 9, 99 of the curve,
+            i.e. AN = 1, 5, 10, 100 for max_avg_proposals = 100) and 'auc' (percent).
+        num_videos_short: ground-truth videos with fewer proposals than max_avg_proposals (than
+            the resolved average when it was None).
+        num_videos_missing: ground-truth videos with no proposal at all.
+    """
+
+    recall: np.ndarray
+    average_recall: np.ndarray
+    proposals_per_video: np.ndarray
+    auc: float
+    metrics: dict[str, float]
+    num_videos_short: int
+    num_videos_missing: int
+
+
+def ar_an(
+    ground_truth: Mapping[str, np.ndarray],
+    proposals: Mapping[str, np.ndarray],
+    max_avg_proposals: int | None = 100,
+    temporal_iou_thresholds: np.ndarray = DEFAULT_TIOU_THRESHOLDS,
+) -> ARANResult:
+    """AR@AN of `proposals` against `ground_truth`, with the kit's numbers and MMAction's AR@k keys.
+
+    Args:
+        ground_truth: video id -> (G, 2) [start, end] segments in seconds.
+        proposals: video id -> (K, 3) [start, end, score]. Proposals of videos not in
+            `ground_truth` take no part in recall but do count in the total number of proposals,
+            exactly as in the official kit (it divides by every row of the results file).
+        max_avg_proposals: AN at the last curve point (the kit's command uses 100).
+        temporal_iou_thresholds: (T,) IoU thresholds.
+
+    Raises:
+        AnnotationError: the ground truth holds no segment.
+    """
+    thresholds = np.asarray(temporal_iou_thresholds, dtype=np.float64).reshape(-1)
+    flat = _flatten(ground_truth, proposals)
+    if flat.num_videos == 0:
+        raise AnnotationError("ground truth: no segment to evaluate proposals against")
+    total = flat.num_proposals_all
+    curve = _recall_curve(flat, total, max_avg_proposals, thresholds)
+    metrics = {f"AR@{k}": float(curve.recall[:, k - 1].mean()) for k in AR_AT}
+    metrics["auc"] = float(curve.auc)
+    wanted = max_avg_proposals if max_avg_proposals else total / flat.num_videos
+    short = int(np.count_nonzero(curve.proposals_of_video < wanted))
+    missing = int(np.count_nonzero(curve.proposals_of_video == 0))
+    if missing:
+        log.warning("%d of %d ground-truth videos have no proposals (counted as zero recall)",
+                    missing, flat.num_videos)
+    return ARANResult(curve.recall, curve.average_recall, curve.proposals_per_video, float(curve.auc),
+                      metrics, short, missing)
