@@ -28,13 +28,17 @@ from vidact.errors import DecodeError
 
 log = logging.getLogger(__name__)
 
+# OpenCV's FFmpeg seek to frame t lands on the keyframe at or before frame t - 16.
+_OPENCV_SEEK_BACKOFF = 16
+
 
 class OpenCVReader(VideoReader):
     """Read frames of a video file with OpenCV, checked against the shared frame index.
 
     Seeking policy: frames are read in sorted order with `grab()` (decode without
-    conversion); a `CAP_PROP_POS_FRAMES` seek is used only to jump forward past a keyframe,
-    or to go back. Output is converted from BGR to RGB.
+    conversion); a `CAP_PROP_POS_FRAMES` seek is used only when it restarts decoding at a
+    keyframe after the current position (OpenCV restarts at the keyframe before t - 16), or
+    to go back. Output is converted from BGR to RGB.
 
     Args:
         path: video file.
@@ -58,9 +62,10 @@ class OpenCVReader(VideoReader):
         self._next = 0  # index of the frame the next grab() returns
         self._can_seek = self._index.seekable
         # Half the smallest gap between frames: a neighbour's timestamp never passes.
-        gaps = np.diff(self._index.seconds_of(np.arange(self._index.num_frames)))
-        gaps = gaps[gaps > 0] if self._index.seekable else gaps
-        self._tolerance_ms = 500.0 * float(gaps.min()) if gaps.size else 500.0 / self._fps
+        self._tolerance_ms = 500.0 / self._fps
+        if self._index.seekable and self._index.num_frames > 1:
+            gaps = np.diff(self._index.seconds_of(np.arange(self._index.num_frames)))
+            self._tolerance_ms = 500.0 * float(gaps.min())
         self._open_capture()
 
     def _open_capture(self) -> None:
@@ -117,11 +122,9 @@ class OpenCVReader(VideoReader):
         """Position the capture at `target` (seek or grab forward) and return it as RGB."""
         import cv2
 
-        seeked = False
-        if target < self._next or (
-            self._can_seek and self._index.keyframe_at_or_before(target) > self._next
-        ):
-            seeked = self._seek(target)
+        seeked = self._should_seek(target) and self._seek(target)
+        if target < self._next:  # no seek possible: start over
+            self._open_capture()
         while self._next < target:
             self._grab(target)
         bgr = self._retrieve(target)
@@ -137,14 +140,24 @@ class OpenCVReader(VideoReader):
             bgr = self._retrieve(target)
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
+    def _should_seek(self, target: int) -> bool:
+        """Whether a seek decodes fewer frames than grabbing forward from where we are.
+
+        OpenCV's seek to frame t restarts at the keyframe before t - 16, so a frame just
+        past a keyframe is reached from the previous one: grabbing on can be cheaper.
+        """
+        if not self._can_seek:
+            return False
+        landing = self._index.keyframe_at_or_before(max(target - _OPENCV_SEEK_BACKOFF, 0))
+        return target < self._next or landing > self._next
+
     def _seek(self, target: int) -> bool:
-        """Seek to `target` if seeking is trusted, else reopen at frame 0; True if seeked."""
+        """Seek with `CAP_PROP_POS_FRAMES`; True when OpenCV accepted it."""
         import cv2
 
-        if self._can_seek and self._cap.set(cv2.CAP_PROP_POS_FRAMES, target):
+        if self._cap.set(cv2.CAP_PROP_POS_FRAMES, target):
             self._next = target
             return True
-        self._open_capture()
         return False
 
     def _grab(self, target: int) -> None:
