@@ -156,12 +156,12 @@ def _first_hits(flat: _FlatProposals, kept: np.ndarray, thresholds: np.ndarray) 
     gt_of_pair, rank = group_ranges(pairs_per_gt)
     prop_of_pair = order[starts[flat.gt_video][gt_of_pair] + rank]
     iou = paired_iou(flat.gt_segment[gt_of_pair], flat.segment[prop_of_pair])
-    never = np.iinfo(np.int64).max
-    first = np.full((thresholds.shape[0], flat.gt_segment.shape[0]), never, dtype=np.int64)
+    never = np.iinfo(np.int32).max  # ranks count proposals of one video: int32 halves the (T, pairs) array
+    first = np.full((thresholds.shape[0], flat.gt_segment.shape[0]), never, dtype=np.int32)
     has_pairs = pairs_per_gt > 0
     if not has_pairs.any():
         return first
-    hit_rank = np.where(iou[None, :] >= thresholds[:, None], rank[None, :], never)
+    hit_rank = np.where(iou[None, :] >= thresholds[:, None], rank[None, :].astype(np.int32), never)
     block_starts = (np.cumsum(pairs_per_gt) - pairs_per_gt)[has_pairs]
     first[:, has_pairs] = np.minimum.reduceat(hit_rank, block_starts, axis=1)
     return first
@@ -176,15 +176,15 @@ def _recall_curve(flat: _FlatProposals, total_num_proposals: int, max_avg_propos
     if not max_avg_proposals:
         max_avg_proposals = float(total_num_proposals) / num_videos
     proposals_of_video = np.bincount(flat.video, minlength=num_videos)
+    zero_curve = _Curve(np.zeros((num_thr, _NUM_CURVE_POINTS)), np.zeros(_NUM_CURVE_POINTS),
+                        np.zeros(_NUM_CURVE_POINTS), 0.0, proposals_of_video)
     if total_num_proposals == 0 or proposals_of_video.sum() == 0:
-        zeros = np.zeros(_NUM_CURVE_POINTS)
-        return _Curve(np.zeros((num_thr, _NUM_CURVE_POINTS)), zeros, zeros.copy(), 0.0, proposals_of_video)
+        return zero_curve
     ratio = max_avg_proposals * float(num_videos) / total_num_proposals
     kept = np.minimum((proposals_of_video * ratio).astype(np.int64), proposals_of_video)
     total_retrieved = int(kept.sum())
-    if total_retrieved == 0:
-        zeros = np.zeros(_NUM_CURVE_POINTS)
-        return _Curve(np.zeros((num_thr, _NUM_CURVE_POINTS)), zeros, zeros.copy(), 0.0, proposals_of_video)
+    if total_retrieved == 0:  # the kit divides by zero here
+        return zero_curve
     pcn = np.arange(1, _NUM_CURVE_POINTS + 1) / 100.0 * (max_avg_proposals * float(num_videos) / total_retrieved)
     # The kit scores a video without proposals as a (G, 1) zero matrix; its width only matters for
     # the cut-offs, and that video has no hits anyway.
