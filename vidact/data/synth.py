@@ -66,7 +66,8 @@ def synth_activitynet(
     the rest random segments; all scores are mostly noise. At the default scale this gives
     AR@1 ~ 0.27, AR@100 ~ 0.79 and an AUC ~ 68, close to published ActivityNet results. Detections reuse
     the proposals with a label: the video's predicted class (right 70% of the time), or for 20% of
-    entries a random class, and the proposal score times a class confidence.
+    entries a random class, and the proposal score times a class confidence. Every detection label
+    is a class of the ground truth, as the kit requires.
 
     Returns:
         (ground_truth, proposals, detections): ground_truth is {"version", "taxonomy": [],
@@ -94,9 +95,11 @@ def synth_activitynet(
     prop_segment = np.round(np.where(near[:, None], jittered, random_seg), 2)
     prop_score = np.where(near, 0.3 * quality, 0.0) + 0.7 * rng.random(num_props)
 
+    # Wrong labels come from the classes present in the ground truth: the kit rejects any other.
+    present = np.unique(video_label)
     predicted = np.where(rng.random(num_videos) < _CORRECT_VIDEO_LABEL, video_label,
-                         rng.integers(0, num_labels, num_videos))
-    det_label = np.where(rng.random(num_props) < _OFF_LABEL_FRACTION, rng.integers(0, num_labels, num_props),
+                         rng.choice(present, num_videos))
+    det_label = np.where(rng.random(num_props) < _OFF_LABEL_FRACTION, rng.choice(present, num_props),
                          predicted[prop_video])
     det_score = prop_score * rng.uniform(0.5, 1.0, num_props)
 
