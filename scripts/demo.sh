@@ -7,7 +7,7 @@ VIDACT="${VIDACT:-vidact}"
 PY="${PY:-python}"
 mkdir -p "$DEMO_DIR"
 echo "== generating synthetic ActivityNet-scale data in $DEMO_DIR" >&2
-"$PY" -m vidact.data.synth activitynet --out "$DEMO_DIR" >&2
+"$PY" -c "import sys; from vidact.data.synth import write_synth_activitynet; print(write_synth_activitynet(sys.argv[1]))" "$DEMO_DIR" >&2
 echo "== proposals: AR@AN" >&2
 "$VIDACT" eval --metric AR@AN --ann "$DEMO_DIR/gt.json" "$DEMO_DIR/proposals.json" --plot "$DEMO_DIR/ar_an.png"
 echo "== detections: mAP" >&2

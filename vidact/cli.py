@@ -38,9 +38,13 @@ class VidactGroup(TyperGroup):
         except VidactError as exc:
             if _debug_enabled():
                 raise
-            _common.err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False)
+            _common.err.print(
+                f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
+            )
             if exc.hint:
-                _common.err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False)
+                _common.err.print(
+                    f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False, soft_wrap=True
+                )
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             _common.err.print("interrupted")
@@ -57,6 +61,7 @@ class VidactGroup(TyperGroup):
                 f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}",
                 markup=True,
                 highlight=False,
+                soft_wrap=True,
             )
             _common.err.print("[dim]hint:[/] rerun with --debug for the traceback and report it", markup=True)
             ctx.exit(1)

@@ -71,7 +71,7 @@ def test_ar_an_metrics_follow_mmaction_columns():
 
 def test_video_without_proposals_counts_zero_recall(caplog):
     gt = {**GT, "v3": np.array([[0.0, 1.0]])}
-    with caplog.at_level(logging.WARNING, logger="vidact.evaluation.proposals"):
+    with caplog.at_level(logging.DEBUG, logger="vidact.evaluation.proposals"):
         result = ar_an(gt, PROPOSALS, max_avg_proposals=2, temporal_iou_thresholds=[0.5])
     assert result.num_videos_missing == 1 and result.num_videos_short == 1
     assert "no proposals" in caplog.text

@@ -286,7 +286,7 @@ def ar_an(
     short = int(np.count_nonzero(curve.proposals_of_video < wanted))
     missing = int(np.count_nonzero(curve.proposals_of_video == 0))
     if missing:
-        log.warning("%d of %d ground-truth videos have no proposals (counted as zero recall)",
+        log.debug("%d of %d ground-truth videos have no proposals (counted as zero recall)",
                     missing, flat.num_videos)
     return ARANResult(curve.recall, curve.average_recall, curve.proposals_per_video, float(curve.auc),
                       metrics, short, missing)
