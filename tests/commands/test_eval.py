@@ -120,10 +120,10 @@ def test_protocol_annotation_hash_mismatch_warns(eval_files):
 def test_tied_scores_warn_and_rank_by_class_index(eval_files):
     scores = write("tied.npy", np.array([[0.5, 0.5, 0.0]] * 4))
     out = run_json("--ann", eval_files["videos"], "--topk", 1, "--topk", 2, scores)
-    # Class 0 ranks before class 1 on every row; labels are 1, 2, 2, 1.
-    assert out["metrics"] == {"top1_acc": 0.0, "top2_acc": 0.5}
+    # Class 1 ranks before class 0 on every row (MMAction's order); labels are 1, 2, 2, 1.
+    assert out["metrics"] == {"top1_acc": 0.5, "top2_acc": 0.5}
     assert out["warnings"] == [
-        f"tied top scores in 4 of 4 samples of {scores}: ties are ranked by class index (lowest first)"
+        f"tied top scores in 4 of 4 samples of {scores}: ties are ranked by class index (highest first, as MMAction)"
     ]
 
 

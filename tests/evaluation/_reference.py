@@ -27,7 +27,8 @@ def top_k_accuracy(scores: np.ndarray, labels: list[int], topk: tuple[int, ...])
     for k in topk:
         hits = 0
         for row, label in zip(scores.tolist(), labels):
-            ranked = sorted(range(len(row)), key=lambda c: -row[c])  # Python's sort is stable
+            # MMAction's order: ascending (stable) sort, reversed, so equal scores put the higher index first.
+            ranked = sorted(range(len(row)), key=lambda c: row[c])[::-1]
             hits += label in ranked[:k]
         out.append(hits / len(labels) if labels else math.nan)
     return out

@@ -25,16 +25,18 @@ LABELS = [1, 0, 2]
 
 
 def test_top_k_accuracy_hand_case():
-    # Sample 0 is right at k=1; samples 1 and 2 have their label second.
-    assert top_k_accuracy(SCORES, LABELS, (1, 2, 3)) == pytest.approx([1 / 3, 1.0, 1.0])
+    # Sample 0 is right at k=1; sample 2 has its label second; sample 1's label ties with class 1
+    # and comes third, since among equal scores the higher index ranks first (MMAction's order).
+    assert top_k_accuracy(SCORES, LABELS, (1, 2, 3)) == pytest.approx([1 / 3, 2 / 3, 1.0])
     assert top_k_accuracy(list(SCORES), LABELS) == pytest.approx([1 / 3])
-    assert top_k_accuracy(SCORES, LABELS, 2) == pytest.approx([1.0])
+    assert top_k_accuracy(SCORES, LABELS, 2) == pytest.approx([2 / 3])
 
 
-def test_top_k_accuracy_ties_rank_lower_class_first():
+def test_top_k_accuracy_ties_rank_higher_class_first():
+    # MMAction takes the last k of an ascending sort: among equal scores the higher index wins.
     scores = np.array([[0.5, 0.5, 0.1]])
-    assert top_k_accuracy(scores, [0], (1,)) == [1.0]
-    assert top_k_accuracy(scores, [1], (1, 2)) == [0.0, 1.0]
+    assert top_k_accuracy(scores, [1], (1,)) == [1.0]
+    assert top_k_accuracy(scores, [0], (1, 2)) == [0.0, 1.0]
 
 
 def test_top_k_accuracy_all_wrong_and_empty():

@@ -4,10 +4,11 @@ Same names, parameters and results as MMAction 0.x `mmaction.core.evaluation`; e
 on the whole (num_samples, num_classes) score matrix at once.
 
 Where we differ from MMAction 0.x (on purpose):
-- `top_k_accuracy` breaks ties between equal scores by class index (the lower index ranks first,
-  as a stable descending sort would). MMAction takes the last k of an ascending quicksort, so among
-  equal scores the higher index usually wins, and for more than 16 classes the order depends on
-  numpy's sort implementation.
+- `top_k_accuracy` breaks ties between equal scores by class index the way MMAction does: it takes
+  the last k of an ascending sort, so among equal scores the HIGHER class index ranks first. MMAction
+  uses numpy's default (unstable) sort, which gives exactly this order for up to 16 classes and a
+  numpy-dependent one beyond; we always give this order (an ascending stable sort, reversed).
+  (`mean_class_accuracy` uses argmax, where the lower index wins, as in MMAction.)
 - `confusion_matrix` accepts any integer dtype (MMAction insists on int64) and returns an empty
   (0, 0) matrix for empty input (MMAction raises IndexError). A non-integer dtype raises
   `LabelDtypeError`, which is both a TypeError (as MMAction raises) and a ValueError.
@@ -66,7 +67,7 @@ def top_k_accuracy(
 
     Returns:
         One accuracy in [0, 1] per k; NaN for every k when there are no samples (0 / 0, as
-        MMAction). Among equal scores the lower class index ranks first.
+        MMAction). Among equal scores the higher class index ranks first, as in MMAction.
     """
     ks = (topk,) if isinstance(topk, int) else tuple(topk)
     scores = _score_matrix(scores)
@@ -75,9 +76,9 @@ def top_k_accuracy(
     if num_samples == 0:
         return [float("nan")] * len(ks)
     true_score = scores[np.arange(num_samples), labels][:, None]
-    # Rank of the true label under a stable descending sort, without sorting: the classes that beat
-    # it are those with a higher score plus those with an equal score and a lower index.
-    beaten_by = (scores > true_score) | ((scores == true_score) & (np.arange(num_classes) < labels[:, None]))
+    # Rank of the true label in MMAction's order (ascending sort, reversed) without sorting: the
+    # classes that beat it are those with a higher score plus those with an equal score and a higher index.
+    beaten_by = (scores > true_score) | ((scores == true_score) & (np.arange(num_classes) > labels[:, None]))
     rank = beaten_by.sum(axis=1)
     return [float(np.count_nonzero(rank < k) / num_samples) for k in ks]
 

@@ -222,7 +222,7 @@ def _warn_ties(scores: Scores, warnings: list[str]) -> None:
     if tied:
         warnings.append(
             f"tied top scores in {tied} of {len(scores)} samples of {scores.name}: "
-            "ties are ranked by class index (lowest first)"
+            "ties are ranked by class index (highest first, as MMAction)"
         )
 
 
