@@ -259,3 +259,13 @@ def test_collate_refuses_ragged_tensors_with_a_hint():
         collate([{"imgs": torch.zeros(2)}, {"imgs": torch.zeros(3)}])
     with pytest.raises(ValueError, match="keys"):
         collate([{"a": 1}, {"b": 1}])
+
+
+def test_failure_budget_is_a_recipe_key(tmp_path):
+    """`failure_budget` validates in the dataset spec and reaches the dataset."""
+    from vidact.data.build import build_dataset
+
+    ann = tmp_path / "list.txt"
+    ann.write_text("a.mp4 0\nb.mp4 1\n")
+    dataset = build_dataset({"type": "VideoDataset", "ann_file": str(ann), "pipeline": [], "failure_budget": 0.5})
+    assert dataset.failure_budget == 0.5

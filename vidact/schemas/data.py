@@ -311,7 +311,7 @@ class DataContainerFieldSpec(Spec):
     """One entry of ToDataContainer `fields`."""
 
     key: str
-    stack: bool = True
+    stack: bool = False  # the reference DataContainer's default
     cpu_only: bool = False
 
 
@@ -465,6 +465,10 @@ class SSNTestCfgSpec(Spec):
 
 # ---- datasets ----------------------------------------------------------------------------------
 
+# Samples that may fail to decode before it is an error: a count, a fraction of the dataset, or
+# null for the default (the larger of 10 samples and 5%).
+FailureBudget = Annotated[int, Field(ge=0)] | Annotated[float, Field(ge=0.0, le=1.0)] | None
+
 
 class _BaseDatasetSpec(ComponentSpec):
     ann_file: str
@@ -475,6 +479,7 @@ class _BaseDatasetSpec(ComponentSpec):
     num_classes: PositiveInt | None = None
     start_index: int = 1
     modality: Literal["RGB", "Flow"] = "RGB"
+    failure_budget: FailureBudget = None
 
     @model_validator(mode="after")
     def _multi_class_needs_num_classes(self) -> _BaseDatasetSpec:
@@ -506,6 +511,7 @@ class ActivityNetDatasetSpec(ComponentSpec):
     pipeline: tuple[PipelineStep, ...]
     data_prefix: str | None = None
     test_mode: bool = False
+    failure_budget: FailureBudget = None
 
 
 class SSNDatasetSpec(ComponentSpec):
@@ -531,6 +537,7 @@ class SSNDatasetSpec(ComponentSpec):
     filter_gt: bool = True
     use_regression: bool = True
     verbose: bool = False
+    failure_budget: FailureBudget = None
 
 
 LeafDataset = Annotated[
