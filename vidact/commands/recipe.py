@@ -11,7 +11,6 @@ from rich.text import Text
 
 from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
 from vidact.errors import RecipeError
-from vidact.schemas.load import load_recipe, recipe_problems
 
 app = typer.Typer(
     help="Check recipes and print them fully resolved (bases merged, overrides applied, defaults filled in).",
@@ -37,6 +36,8 @@ def validate_command(files: FilesArg, overrides: SetOpt = None, as_json: JsonOpt
 
         vidact recipe validate recipes/tsm_r50_kinetics400.yaml --set data.videos_per_gpu=4 --json
     """
+    from vidact.schemas.load import recipe_problems  # pydantic models: ~0.15 s, not paid by other commands
+
     reports = [(path, recipe_problems(path, overrides or [])) for path in files]
     for path, problems in reports:
         if not problems:
@@ -72,6 +73,8 @@ def show_command(file: RecipeArg, overrides: SetOpt = None, as_json: JsonOpt = F
 
         vidact recipe show recipes/i3d_r50_kinetics400.yaml --set optimizer.lr=0.005 > i3d_lr0005.yaml
     """
+    from vidact.schemas.load import load_recipe  # pydantic models: ~0.15 s, not paid by other commands
+
     recipe = load_recipe(file, overrides or [])
     if as_json:
         print_json(recipe.to_plain())

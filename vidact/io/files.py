@@ -1,17 +1,25 @@
-"""Atomic writes (temp file + rename) and JSON reading that names the file on error."""
+"""Atomic writes (temp file + rename) and JSON reading that names the file on error.
+
+JSON is parsed with msgspec when installed (several times faster than `json` on the 30 MB results
+files `vidact eval` reads, with the same values); `json` is the fallback and reports error positions.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from vidact.errors import InputError
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -47,26 +55,127 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         fh.write(data)
 
 
-def read_text(path: str | os.PathLike) -> str:
-    """Read a text file, or standard input when `path` is '-'."""
-    if str(path) == "-":
-        return sys.stdin.read()
+def _existing_file(path: str | os.PathLike) -> Path:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file")
     if p.is_dir():
         raise InputError(f"{p}: is a directory, expected a file")
+    return p
+
+
+def read_text(path: str | os.PathLike) -> str:
+    """Read a text file, or standard input when `path` is '-'."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    p = _existing_file(path)
     try:
         return p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{p}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
 
 
+def read_source(path: str | os.PathLike) -> bytes | str:
+    """The bytes of a file, or the text of standard input when `path` is '-' (for `parse_json`)."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    return _existing_file(path).read_bytes()
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file (or stdin for '-'); errors name the file, line and column."""
-    text = read_text(path)
-    name = "<stdin>" if str(path) == "-" else str(path)
+    return parse_json(read_source(path), "<stdin>" if str(path) == "-" else str(path))
+
+
+def parse_json(source: bytes | str, name: str) -> Any:
+    """Parse JSON text read by `read_source`: the values `json.loads` gives, errors naming `name`.
+
+    msgspec parses when it is installed and takes the input; anything it refuses (NaN, lone
+    surrogate escapes, which `json` accepts, or malformed input) goes to `json`, which gives the
+    same values and the line and column of an error.
+
+    Raises:
+        InputError: not UTF-8, or malformed JSON.
+    """
+    msgspec = _msgspec()
+    if msgspec is not None:
+        try:
+            with _gc_paused():
+                return msgspec.json.decode(source)
+        except (msgspec.DecodeError, ValueError):  # ValueError: invalid UTF-8 in a string
+            pass
+    text = source if isinstance(source, str) else _decode_utf8(source, name)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def decode_json_as(source: bytes | str, schema: type[T]) -> T | None:
+    """Decode JSON text straight into `schema` (a type msgspec decodes: Structs, dataclasses, ...), or None.
+
+    A fast path for readers of large files: fields not in the schema are skipped, and values are
+    checked against the field types as they are read, with no intermediate dicts. None (msgspec
+    not installed, malformed JSON, NaN, a value of another type, ...) means: parse with
+    `parse_json` and validate entry by entry, which also names the problem. Values that decode
+    equal what `json.loads` gives, ints read into float fields as `float(int)` would.
+    """
+    msgspec = _msgspec()
+    if msgspec is None or not _is_utf8(source):
+        return None
+    try:
+        with _gc_paused():
+            return _decoder(schema).decode(source)
+    except (msgspec.DecodeError, ValueError):
+        return None
+
+
+@functools.cache
+def _msgspec() -> Any:
+    try:
+        import msgspec
+    except ImportError:  # optional speed-up: `json` gives the same values
+        return None
+    return msgspec
+
+
+@functools.cache
+def _decoder(schema: type) -> Any:
+    return _msgspec().json.Decoder(schema)
+
+
+def _is_utf8(source: bytes | str) -> bool:
+    # msgspec does not check the UTF-8 of strings it skips; `json` would refuse the whole file.
+    if isinstance(source, str) or source.isascii():
+        return True
+    try:
+        source.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_utf8(source: bytes, name: str) -> str:
+    """The text `Path.read_text(encoding="utf-8")` gives (newlines translated, so error
+    positions match what `json` reports on that text)."""
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{Path(name)}: not a UTF-8 text file ({exc.reason} at byte {exc.start})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a parser builds many cycle-free containers.
+
+    A 30 MB results file becomes about a million objects; with the collector on, CPython rescans
+    them again and again as they are created, which triples the time to read the file.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
