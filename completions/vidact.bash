@@ -8,6 +8,8 @@ _vidact() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$path/$w" in
+            "/dataset") path="dataset" ;;
+            "dataset/synth") path="dataset/synth" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
             "/recipe") path="recipe" ;;
@@ -21,10 +23,27 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "doctor eval recipe --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval recipe --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "doctor eval recipe" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval recipe" -- "$cur"))
+            fi ;;
+        "dataset")
+            if [[ "$cur" == -* || -z "x" ]]; then
+                COMPREPLY=($(compgen -W "synth --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "synth" -- "$cur"))
+            fi ;;
+        "dataset/synth")
+            case "$prev" in
+                --out|-o|--seed|--videos-per-class|--num-frames|--num-videos|--temporal-scale|--feature-dim|--size|--fps|--val-ratio|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --seed --videos-per-class --num-frames --num-videos --temporal-scale --feature-dim --with-videos --size --fps --val-ratio --workers -j --force --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "doctor")
             case "$prev" in

@@ -276,6 +276,7 @@ class ResNet3dSlowOnlySpec(_PathwayFields):
     conv1_stride_t: PositiveInt = 1
     pool1_stride_t: PositiveInt = 1
     inflate: StageFlags = (0, 0, 1, 1)
+    with_pool2: bool = False  # MMAction2 0.x SlowOnly keeps the time axis after stage 1
 
     @field_validator("lateral")
     @classmethod
