@@ -9,6 +9,7 @@ _vidact() {
         w="${COMP_WORDS[i]}"
         case "$path/$w" in
             "/dataset") path="dataset" ;;
+            "dataset/build") path="dataset/build" ;;
             "dataset/synth") path="dataset/synth" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
@@ -30,10 +31,22 @@ _vidact() {
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "synth --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "build synth --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "synth" -- "$cur"))
+                COMPREPLY=($(compgen -W "build synth" -- "$cur"))
+            fi ;;
+        "dataset/build")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "videos rawframes" -- "$cur")); return ;;
+                --split-kind) COMPREPLY=($(compgen -W "ucf101 hmdb51 kinetics" -- "$cur")); return ;;
+                --out|-o|--split-ratio|--seed|--split-file|--split-id|--label-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --format --split-ratio --seed --split-file --split-kind --split-id --label-file --with-offset --multi-label --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "dataset/synth")
             case "$prev" in

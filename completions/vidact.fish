@@ -9,8 +9,22 @@ complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l seed -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-file -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-kind -x -a 'ucf101 hmdb51 kinetics'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-id -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l label-file -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l with-offset
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l multi-label
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l seed -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l videos-per-class -r -F
