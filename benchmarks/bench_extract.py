@@ -1,0 +1,229 @@
+"""Frame extraction speed: `vidact.data.extract` against the ffmpeg command line and cv2 per frame.
+
+Synthesizes 10-s 30-fps 340x256 H.264 videos with a long GOP (250, B-frames: like real downloads)
+with PyAV (`bench_decode.write_video`), then extracts every frame of every video to JPEG with:
+
+- vidact: `extract_frames(videos, out, ExtractOptions(quality=Q), workers=N)` in a fresh Python
+  process (imports, worker start-up, manifests and checksums included);
+- the ffmpeg command line, `ffmpeg -i v.mp4 -q:v 2 out/img_%05d.jpg`, when an `ffmpeg` binary is
+  on PATH: N videos at a time (`-threads 1`) and one video at a time (ffmpeg's own threading);
+  the faster of the two is the baseline;
+- MMAction2's OpenCV approach (`tools/data/build_rawframes.py` without resizing): a Python
+  process with a fork pool of N, each video read with `cv2.VideoCapture` and every frame written
+  with `cv2.imwrite` (JPEG quality 95). Our own few lines, same method; no MMAction2 needed.
+
+All run on the same cores (`--cores` pins this process and its children), interleaved, best of
+`--repeat` by wall time; CPU ms per frame (user + system, this process and its children, median
+run) is printed too, as it moves less than wall time on a machine shared with other jobs.
+Quality is compared as well: mean PSNR of the first video's JPEGs against the decoded frames,
+and bytes per frame. Prints figures; asserts nothing. Example:
+
+    .venv/bin/python benchmarks/bench_extract.py --workdir /tmp/bench_videos --repeat 5
+    .venv/bin/python benchmarks/bench_extract.py --workdir /tmp/bench_videos --out-dir /dev/shm/frames
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_decode import write_video  # noqa: E402  (the videos bench_decode times, same sizes)
+
+
+def make_videos(workdir: Path, args: argparse.Namespace) -> list[Path]:
+    paths = []
+    for i in range(args.videos):
+        path = workdir / f"v{i:03d}_{args.seconds:g}s_{args.fps}fps_{args.width}x{args.height}_gop{args.gop}.mp4"
+        if not path.exists():
+            write_video(path, seconds=args.seconds, fps=args.fps, width=args.width, height=args.height,
+                        gop=args.gop, seed=i)
+        paths.append(path)
+    return paths
+
+
+# -- the approaches: each extracts every frame of `videos` to out/<stem>/img_%05d.jpg in fresh -----
+# -- processes, as a user runs them (interpreter start and imports included) -------------------
+
+VIDACT_SCRIPT = """
+import multiprocessing.forkserver, sys
+from vidact.data.extract import ExtractOptions, extract_frames
+out, workers, quality, *videos = sys.argv[1:]
+summary = extract_frames(videos, out, ExtractOptions(quality=int(quality)), workers=int(workers))
+assert not summary.failures, summary.failures
+# Reap the fork server (private API, benchmark only) so its workers' CPU time reaches our rusage.
+multiprocessing.forkserver._forkserver._stop()
+"""
+
+# MMAction2's tools/data/build_rawframes.py method (OpenCV branch, no resizing), in our words.
+CV2_SCRIPT = """
+import multiprocessing, sys
+from pathlib import Path
+import cv2
+
+def extract(args):
+    video, out = args
+    folder = Path(out) / Path(video).stem
+    folder.mkdir(parents=True)
+    cap = cv2.VideoCapture(video)
+    count = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        count += 1
+        cv2.imwrite(str(folder / f"img_{count:05d}.jpg"), frame)  # JPEG quality 95 by default
+    cap.release()
+
+if __name__ == "__main__":
+    out, workers, *videos = sys.argv[1:]
+    with multiprocessing.get_context("fork").Pool(int(workers)) as pool:  # build_rawframes' Pool
+        pool.map(extract, [(video, out) for video in videos])
+"""
+
+
+def run_vidact(videos: list[Path], out: Path, workers: int, quality: int) -> None:
+    subprocess.run([sys.executable, "-c", VIDACT_SCRIPT, str(out), str(workers), str(quality),
+                    *map(str, videos)], check=True)
+
+
+def _ffmpeg_one(video: Path, out: Path, threads: int | None) -> None:
+    folder = out / video.stem
+    folder.mkdir(parents=True)
+    cmd = ["ffmpeg", "-nostdin", "-loglevel", "error"]
+    if threads is not None:
+        cmd += ["-threads", str(threads)]
+    cmd += ["-i", str(video), "-q:v", "2", str(folder / "img_%05d.jpg")]
+    subprocess.run(cmd, check=True)
+
+
+def run_ffmpeg_parallel(videos: list[Path], out: Path, workers: int, quality: int) -> None:
+    with cf.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda v: _ffmpeg_one(v, out, 1), videos))
+
+
+def run_ffmpeg_serial(videos: list[Path], out: Path, workers: int, quality: int) -> None:
+    for video in videos:
+        _ffmpeg_one(video, out, None)
+
+
+def run_cv2(videos: list[Path], out: Path, workers: int, quality: int) -> None:
+    subprocess.run([sys.executable, "-c", CV2_SCRIPT, str(out), str(workers), *map(str, videos)], check=True)
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def frames_written(out: Path) -> int:
+    return sum(1 for _ in out.glob("*/img_*.jpg"))
+
+
+def jpeg_quality(video: Path, folder: Path) -> tuple[float, float]:
+    """(mean PSNR in dB against PyAV's decoded frames, mean KiB per frame) of one video's JPEGs."""
+    import av
+
+    with av.open(str(video)) as container:
+        ref = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    files = sorted(folder.glob("img_*.jpg"))
+    psnr = [cv2.PSNR(r, cv2.imread(str(f))) for r, f in zip(ref, files)]
+    return float(np.mean(psnr)), float(np.mean([f.stat().st_size for f in files])) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--videos", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--width", type=int, default=340)
+    parser.add_argument("--height", type=int, default=256)
+    parser.add_argument("--gop", type=int, default=250)
+    parser.add_argument("--quality", type=int, default=95, help="vidact's JPEG quality")
+    parser.add_argument("--workers", type=int, default=0, help="processes for each approach (0: all cores)")
+    parser.add_argument("--cores", default=None, help="pin to these CPUs, e.g. 0-3 or 0,1")
+    parser.add_argument("--repeat", type=int, default=3, help="report the best of N runs")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the videos here between runs")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="write frames here (default: WORKDIR/out); /dev/shm/... leaves the disk out")
+    args = parser.parse_args()
+
+    if args.cores:
+        cpus = {c for part in args.cores.split(",") for c in _span(part)}
+        os.sched_setaffinity(0, cpus)
+    cores = len(os.sched_getaffinity(0))
+    workers = args.workers or cores
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench_extract_"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    videos = make_videos(workdir, args)
+    print(f"{len(videos)} videos of {args.seconds:g} s, {args.fps} fps, {args.width}x{args.height}, "
+          f"GOP {args.gop} ({time.perf_counter() - t0:.1f} s to write); {cores} cores, {workers} workers; "
+          f"frames to {args.out_dir or workdir / 'out'}")
+
+    approaches: dict[str, Callable] = {"vidact extract_frames": run_vidact}
+    if shutil.which("ffmpeg"):
+        approaches["ffmpeg CLI, N videos at a time"] = run_ffmpeg_parallel
+        approaches["ffmpeg CLI, 1 video at a time"] = run_ffmpeg_serial
+    else:
+        print("no ffmpeg binary on PATH: skipping the ffmpeg command line")
+    approaches["cv2 VideoCapture + imwrite (MMAction2)"] = run_cv2
+
+    best: dict[str, float] = {}
+    cpu: dict[str, list[float]] = {name: [] for name in approaches}
+    quality: dict[str, tuple[float, float]] = {}
+    frames: dict[str, int] = {}
+    for rep in range(args.repeat):
+        for name, run in approaches.items():  # interleaved, so machine load hits all alike
+            out = args.out_dir or workdir / "out"
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            cpu_start, start = _cpu_seconds(), time.perf_counter()
+            run(videos, out, workers, args.quality)
+            seconds = time.perf_counter() - start
+            cpu[name].append(_cpu_seconds() - cpu_start)
+            best[name] = min(best.get(name, float("inf")), seconds)
+            frames[name] = frames_written(out)
+            if rep == 0:
+                quality[name] = jpeg_quality(videos[0], out / videos[0].stem)
+    shutil.rmtree(args.out_dir or workdir / "out", ignore_errors=True)
+
+    print(f"\n{'approach':42s} {'frames':>7s} {'best s':>7s} {'frames/s':>9s} {'CPU ms/frame':>12s} "
+          f"{'PSNR dB':>8s} {'KiB/frame':>9s}")
+    for name in approaches:
+        print(f"{name:42s} {frames[name]:7d} {best[name]:7.2f} {frames[name] / best[name]:9.0f} "
+              f"{1000 * float(np.median(cpu[name])) / frames[name]:12.2f} "
+              f"{quality[name][0]:8.2f} {quality[name][1]:9.1f}")
+    ours = frames["vidact extract_frames"] / best["vidact extract_frames"]
+    ffmpeg = [frames[n] / best[n] for n in approaches if n.startswith("ffmpeg")]
+    if ffmpeg:
+        print(f"\nvidact / best ffmpeg CLI: {ours / max(ffmpeg):.2f}x (goal >= 1.5x)")
+    cv = "cv2 VideoCapture + imwrite (MMAction2)"
+    print(f"vidact / cv2 approach:    {ours / (frames[cv] / best[cv]):.2f}x (goal >= 1x)")
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished (waited-for) children."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _span(part: str) -> range:
+    low, _, high = part.partition("-")
+    return range(int(low), int(high or low) + 1)
+
+
+if __name__ == "__main__":
+    main()
