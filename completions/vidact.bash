@@ -10,6 +10,12 @@ _vidact() {
         case "$path/$w" in
             "/dataset") path="dataset" ;;
             "dataset/build") path="dataset/build" ;;
+            "dataset/convert") path="dataset/convert" ;;
+            "dataset/convert/anet-to-per-video") path="dataset/convert/anet-to-per-video" ;;
+            "dataset/convert/per-video-to-anet") path="dataset/convert/per-video-to-anet" ;;
+            "dataset/convert/proposals-to-ssn") path="dataset/convert/proposals-to-ssn" ;;
+            "dataset/convert/thumos-to-anet") path="dataset/convert/thumos-to-anet" ;;
+            "dataset/convert/thumos-to-ssn") path="dataset/convert/thumos-to-ssn" ;;
             "dataset/synth") path="dataset/synth" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
@@ -31,10 +37,10 @@ _vidact() {
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "build synth --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "build convert synth --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "build synth" -- "$cur"))
+                COMPREPLY=($(compgen -W "build convert synth" -- "$cur"))
             fi ;;
         "dataset/build")
             case "$prev" in
@@ -44,6 +50,63 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --format --split-ratio --seed --split-file --split-kind --split-id --label-file --with-offset --multi-label --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/convert")
+            if [[ "$cur" == -* || -z "x" ]]; then
+                COMPREPLY=($(compgen -W "anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn" -- "$cur"))
+            fi ;;
+        "dataset/convert/anet-to-per-video")
+            case "$prev" in
+                --out|-o|--video-info|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --video-info --fps --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/convert/per-video-to-anet")
+            case "$prev" in
+                --out|-o|--subset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --subset --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/convert/proposals-to-ssn")
+            case "$prev" in
+                --gt|--out|-o|--subset|--video-info|--classes|--fps|--top-k) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--gt --out -o --subset --video-info --classes --fps --top-k --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/convert/thumos-to-anet")
+            case "$prev" in
+                --out|-o|--video-info|--video-dir|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --video-info --video-dir --fps --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/convert/thumos-to-ssn")
+            case "$prev" in
+                --out|-o|--video-info|--video-dir|--classes|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --video-info --video-dir --classes --fps --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

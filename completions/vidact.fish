@@ -9,9 +9,10 @@ complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -r -F
@@ -25,6 +26,48 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a anet-to-per-video -d 'ActivityNet JSON -> the per-video files of...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a per-video-to-anet -d 'Per-video annotation files -> one official ActivityNet JSON.'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a proposals-to-ssn -d 'Proposal JSON (e.g.'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a thumos-to-anet -d 'THUMOS14 temporal annotations -> ActivityNet-style JSON...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a thumos-to-ssn -d 'THUMOS14 temporal annotations -> SSN proposal list (frame...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from per-video-to-anet' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from per-video-to-anet' -l subset -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from per-video-to-anet' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from per-video-to-anet' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from per-video-to-anet' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l gt -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l subset -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l video-dir -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l video-dir -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l seed -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l videos-per-class -r -F
