@@ -1,0 +1,241 @@
+"""Checkpoints: exact round trips, atomic writes, weights_only loading, 'auto' resume, links,
+pruning and recipe compatibility."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from vidact.engine.checkpoint import (
+    check_compatible,
+    load_checkpoint,
+    prune_checkpoints,
+    restore_rng,
+    resume,
+    rng_state,
+    save_checkpoint,
+    update_links,
+)
+from vidact.engine.schedules import build_lr_scheduler
+from vidact.errors import CheckpointError
+
+RECIPE = {
+    "model": {
+        "type": "Recognizer2D",
+        "backbone": {"type": "ResNetTSM", "depth": 18, "pretrained": None, "num_segments": 8},
+        "cls_head": {"type": "TSMHead", "num_classes": 4, "in_channels": 512, "dropout_ratio": 0.5},
+    },
+    "total_epochs": 3,
+}
+
+
+class Parts:
+    """A small model with its optimizer, schedule and scaler, trained a few steps."""
+
+    def __init__(self, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        self.model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+        self.scheduler = build_lr_scheduler(
+            self.optimizer, {"policy": "step", "step": [1], "warmup": "linear", "warmup_iters": 2},
+            iters_per_epoch=2, total_epochs=3,
+        )  # fmt: skip
+        self.scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+
+    def train(self, iterations: range) -> list[float]:
+        losses = []
+        for i in iterations:
+            self.scheduler.step(i)
+            x = torch.randn(6, 4) + float(np.random.rand()) + random.random()
+            loss = self.model(x).pow(2).mean()
+            self.optimizer.zero_grad()
+            loss.backward()
+            self.optimizer.step()
+            losses.append(loss.item())
+        return losses
+
+    def save(self, path: Path, iteration: int, **kwargs) -> Path:
+        return save_checkpoint(
+            path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, scaler=self.scaler,
+            epoch=iteration // 2, iteration=iteration, **kwargs,
+        )  # fmt: skip
+
+    def resume(self, path, work_dir: Path, **kwargs):
+        return resume(
+            path, work_dir, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, scaler=self.scaler,
+            **kwargs,
+        )  # fmt: skip
+
+
+def test_round_trip_continues_exactly(tmp_path: Path) -> None:
+    reference = Parts()
+    reference.train(range(3))
+    path = reference.save(tmp_path / "iter_3.pth", 3, recipe=RECIPE, extra={"sampler_position": 7})
+    want = reference.train(range(3, 6))
+
+    resumed = Parts(seed=1)  # different initial weights and RNG, all overwritten by resume
+    np.random.seed(123), random.seed(123)
+    state = resumed.resume(path, tmp_path)
+    assert (state.epoch, state.iteration, state.extra, state.path) == (1, 3, {"sampler_position": 7}, path)
+    assert resumed.train(range(3, 6)) == want
+    for a, b in zip(reference.model.state_dict().values(), resumed.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert resumed.scaler.get_scale() == 1024.0
+    assert resumed.scheduler.get_lr() == reference.scheduler.get_lr()
+
+
+def test_weights_only_load_and_contents(tmp_path: Path) -> None:
+    parts = Parts()
+    wrapped = nn.DataParallel(parts.model)
+    path = save_checkpoint(tmp_path / "a.pth", model=wrapped, epoch=2, iteration=10, recipe=RECIPE)
+    raw = torch.load(path, weights_only=True)  # must not need any allow-listed globals
+    assert set(raw) >= {"meta", "model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng", "recipe"}
+    assert not any(k.startswith("module.") for k in raw["model"])
+    assert raw["optimizer"] is None and raw["recipe"] == RECIPE and raw["meta"]["vidact_version"]
+    assert load_checkpoint(path)["iteration"] == 10
+
+
+def test_rng_state_restores_every_generator() -> None:
+    state = rng_state()
+    first = (random.random(), np.random.rand(3).tolist(), np.random.randn(), torch.rand(3).tolist())
+    restore_rng(state)
+    assert (random.random(), np.random.rand(3).tolist(), np.random.randn(), torch.rand(3).tolist()) == first
+
+
+def test_crash_mid_save_keeps_the_old_file(tmp_path: Path) -> None:
+    parts = Parts()
+    path = parts.save(tmp_path / "latest_run.pth", 1)
+    before = path.read_bytes()
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("simulated crash while writing")
+
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        parts.save(path, 2, extra={"boom": Unpicklable()})
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest_run.pth"]  # temp file removed
+
+
+def test_load_errors_name_the_file(tmp_path: Path) -> None:
+    with pytest.raises(CheckpointError, match="missing.pth: no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.pth")
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="bad.pth: corrupt"):
+        load_checkpoint(bad)
+    unsafe = tmp_path / "unsafe.pth"
+    torch.save({"model": {}, "obj": PurePosixPath("x")}, unsafe)  # picklable, not allow-listed
+    with pytest.raises(CheckpointError, match="unsafe.pth: .*Unsupported global"):
+        load_checkpoint(unsafe)
+    with pytest.raises(CheckpointError, match="bad.pth"):
+        Parts().resume(bad, tmp_path)
+
+
+def _set_mtime(path: Path, seconds: int) -> None:
+    os.utime(path, (seconds, seconds))
+
+
+def test_auto_resume_skips_a_truncated_file(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    parts = Parts()
+    parts.train(range(2))
+    good = parts.save(tmp_path / "epoch_1.pth", 2)
+    newer = parts.save(tmp_path / "epoch_2.pth", 4)
+    newer.write_bytes(newer.read_bytes()[: newer.stat().st_size // 2])  # killed mid-copy
+    _set_mtime(good, 1_000), _set_mtime(newer, 2_000)
+    (tmp_path / ".epoch_3.pth.abc.tmp").write_bytes(b"partial")  # an interrupted atomic save
+    with caplog.at_level(logging.WARNING, logger="vidact.engine.checkpoint"):
+        state = Parts(seed=3).resume("auto", tmp_path)
+    assert state.path == good and state.iteration == 2
+    assert "epoch_2.pth" in caplog.text
+
+
+def test_auto_resume_without_checkpoints_starts_fresh(tmp_path: Path) -> None:
+    assert Parts().resume("auto", tmp_path) is None
+    assert Parts().resume("auto", tmp_path / "not_created") is None
+
+
+def test_auto_resume_prefers_newest_and_ignores_best(tmp_path: Path) -> None:
+    parts = Parts()
+    old, new = parts.save(tmp_path / "epoch_1.pth", 2), parts.save(tmp_path / "epoch_2.pth", 4)
+    _set_mtime(old, 1_000), _set_mtime(new, 2_000)
+    best = tmp_path / "best.pth"
+    best.write_bytes(old.read_bytes())
+    _set_mtime(best, 3_000)
+    assert Parts().resume("auto", tmp_path).path == new
+
+
+def test_links_point_at_latest_and_best(tmp_path: Path) -> None:
+    parts = Parts()
+    first, second = parts.save(tmp_path / "epoch_1.pth", 2), parts.save(tmp_path / "epoch_2.pth", 4)
+    update_links(tmp_path, first, best=True)
+    update_links(tmp_path, second, best=False)
+    assert (tmp_path / "latest.pth").resolve() == second.resolve()
+    assert (tmp_path / "best.pth").resolve() == first.resolve()
+    assert not os.path.isabs(os.readlink(tmp_path / "latest.pth"))  # relative: the work dir can move
+    assert load_checkpoint(tmp_path / "latest.pth")["iteration"] == 4
+
+
+def test_links_fall_back_to_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = Parts().save(tmp_path / "epoch_1.pth", 2)
+
+    def no_symlinks(*args, **kwargs):
+        raise OSError("symlinks not supported")
+
+    monkeypatch.setattr(os, "symlink", no_symlinks)
+    update_links(tmp_path, path, best=True)
+    for name in ("latest.pth", "best.pth"):
+        link = tmp_path / name
+        assert not link.is_symlink() and link.read_bytes() == path.read_bytes()
+
+
+def test_prune_keeps_newest_and_link_targets(tmp_path: Path) -> None:
+    parts = Parts()
+    paths = [parts.save(tmp_path / f"epoch_{i}.pth", 2 * i) for i in range(1, 6)]
+    for i, path in enumerate(paths):
+        _set_mtime(path, 1_000 + i)
+    update_links(tmp_path, paths[0], best=True)  # best is the oldest
+    update_links(tmp_path, paths[-1], best=False)
+    removed = prune_checkpoints(tmp_path, keep_last=2)
+    assert sorted(p.name for p in removed) == ["epoch_2.pth", "epoch_3.pth"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best.pth", "epoch_1.pth", "epoch_4.pth", "epoch_5.pth", "latest.pth"
+    ]  # fmt: skip
+    assert prune_checkpoints(tmp_path, keep_last=-1) == []
+
+
+def test_compatible_recipes_pass() -> None:
+    changed = {**RECIPE, "total_epochs": 10}
+    changed["model"] = {**RECIPE["model"], "cls_head": {**RECIPE["model"]["cls_head"], "dropout_ratio": 0.8}}
+    check_compatible(RECIPE, changed)  # training settings and dropout do not change the weights
+    check_compatible(None, RECIPE)
+
+
+def test_incompatible_recipes_name_the_keys(tmp_path: Path) -> None:
+    classes = {**RECIPE, "model": {**RECIPE["model"], "cls_head": {**RECIPE["model"]["cls_head"], "num_classes": 400}}}
+    with pytest.raises(CheckpointError, match=r"number of classes: model\.cls_head\.num_classes: checkpoint 4, recipe 400"):
+        check_compatible(RECIPE, classes)
+    arch = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "depth": 50}}}
+    with pytest.raises(CheckpointError, match=r"architecture: model\.backbone\.depth: checkpoint 18, recipe 50"):
+        check_compatible(RECIPE, arch)
+    no_shift = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "is_shift": False}}}
+    with pytest.raises(CheckpointError, match=r"model\.backbone\.is_shift: checkpoint \(absent\), recipe False"):
+        check_compatible(RECIPE, no_shift)
+
+    parts = Parts()
+    path = parts.save(tmp_path / "epoch_1.pth", 2, recipe=RECIPE)
+    with pytest.raises(CheckpointError, match=r"epoch_1\.pth: .*num_classes"):
+        parts.resume(path, tmp_path, recipe=classes)
+
+
+def test_model_mismatch_is_a_checkpoint_error(tmp_path: Path) -> None:
+    path = save_checkpoint(tmp_path / "other.pth", model=nn.Linear(2, 2), epoch=0, iteration=0)
+    with pytest.raises(CheckpointError, match="other.pth: model state does not fit"):
+        Parts().resume(path, tmp_path)
