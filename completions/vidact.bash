@@ -10,6 +10,7 @@ _vidact() {
         case "$path/$w" in
             "/dataset") path="dataset" ;;
             "dataset/build") path="dataset/build" ;;
+            "dataset/check") path="dataset/check" ;;
             "dataset/convert") path="dataset/convert" ;;
             "dataset/convert/anet-to-per-video") path="dataset/convert/anet-to-per-video" ;;
             "dataset/convert/per-video-to-anet") path="dataset/convert/per-video-to-anet" ;;
@@ -37,10 +38,10 @@ _vidact() {
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "build convert synth --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "build convert synth" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth" -- "$cur"))
             fi ;;
         "dataset/build")
             case "$prev" in
@@ -50,6 +51,17 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --format --split-ratio --seed --split-file --split-kind --split-id --label-file --with-offset --multi-label --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/check")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "auto video rawframe" -- "$cur")); return ;;
+                --data-prefix|--backend|--workers|-j|--quarantine|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--data-prefix --format --backend --workers -j --quarantine --report --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -9,10 +9,11 @@ complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build convert synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a check -d 'Pre-flight every entry of an annotation list: exists,...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -r -F
@@ -26,6 +27,15 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l data-prefix -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l format -x -a 'auto video rawframe'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l backend -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l quarantine -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l report -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a anet-to-per-video -d 'ActivityNet JSON -> the per-video files of...'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a per-video-to-anet -d 'Per-video annotation files -> one official ActivityNet JSON.'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -a proposals-to-ssn -d 'Proposal JSON (e.g.'

@@ -60,3 +60,31 @@ def test_convert_bad_input_exits_2(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("{}")
     result = invoke("dataset", "convert", "per-video-to-anet", tmp_path / "x.json", "--out", tmp_path / "o.json")
     assert result.exit_code == 2 and "cannot tell the subset" in result.stderr
+
+
+def test_check_exit_codes_and_json(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    for name, count in (("a", 3), ("b", 2)):
+        (tmp_path / name).mkdir()
+        for i in range(1, count + 1):
+            cv2.imwrite(str(tmp_path / name / f"img_{i:05d}.jpg"), np.zeros((8, 8, 3), np.uint8))
+    (tmp_path / "ok.txt").write_text("a 3 0\nb 2 1\n")
+    result = invoke("dataset", "check", tmp_path / "ok.txt", "--data-prefix", tmp_path, "-j", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] == 2 and "2 ok, 0 broken" in result.stderr
+
+    (tmp_path / "bad.txt").write_text("a 3 0\nb 5 1\n")
+    result = invoke("dataset", "check", tmp_path / "bad.txt", "--data-prefix", tmp_path, "-j", "1",
+                    "--quarantine", tmp_path / "q.txt", "--report", tmp_path / "r.json")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "bad.txt:2:" in result.stderr and "frame count 2 disagrees" in result.stderr
+    assert (tmp_path / "q.txt").read_text() == "b 5 1\n"
+    assert json.loads((tmp_path / "r.json").read_text())["bad"] == 1
+
+
+def test_check_malformed_list_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("a b c d e\n")
+    result = invoke("dataset", "check", tmp_path / "x.txt")
+    assert result.exit_code == 2 and "x.txt:1" in result.stderr
