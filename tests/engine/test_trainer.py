@@ -1,0 +1,208 @@
+"""Trainer loop, checkpoints, resume, SIGTERM and EvalHook on a tiny model and in-memory data."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from vidact.data.build import collate
+from vidact.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, infer_rule
+from vidact.engine.trainer import Trainer, find_latest_checkpoint, load_checkpoint
+from vidact.errors import CheckpointError
+
+
+class TinyData(Dataset):
+    """16 samples of (4, 3, 4, 4) 'frames'; the label is the sign of the mean of segment 0."""
+
+    def __init__(self, n: int = 16) -> None:
+        gen = torch.Generator().manual_seed(1)
+        self.imgs = torch.randn(n, 4, 3, 4, 4, generator=gen)
+        self.labels = (self.imgs[:, 0].mean(dim=(1, 2, 3)) > 0).long()
+        self.metric_script: list[float] | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"imgs": self.imgs[i], "label": self.labels[i : i + 1]}
+
+    def evaluate(self, results: list, metrics=("top_k_accuracy",), topk=(1,)) -> dict:
+        if self.metric_script is not None:
+            return {"top1_acc": self.metric_script.pop(0)}
+        pred = np.stack(results).argmax(1)
+        return {"top1_acc": float((pred == self.labels.numpy()).mean())}
+
+
+class TinyRecognizer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4 * 3 * 4 * 4, 2)
+        self.drop = nn.Dropout(0.3)  # consumes RNG: resume must restore it
+
+    def forward(self, imgs, label=None, return_loss=True):
+        scores = self.fc(self.drop(imgs.flatten(1)) if return_loss else imgs.flatten(1))
+        if not return_loss:
+            return scores.softmax(1)
+        loss = nn.functional.cross_entropy(scores, label.reshape(-1))
+        return {"loss_cls": loss, "aux_loss": 0.1 * loss, "top1_acc": (scores.argmax(1) == label.reshape(-1)).float().mean()}
+
+
+class HalvingLr:
+    """Minimal schedule with the Trainer's interface: lr halves every 4 iterations."""
+
+    def __init__(self, optimizer: torch.optim.Optimizer) -> None:
+        self.optimizer, self.base = optimizer, optimizer.param_groups[0]["lr"]
+
+    def step(self, iteration: int) -> None:
+        self.optimizer.param_groups[0]["lr"] = self.base * 0.5 ** (iteration // 4)
+
+    def state_dict(self) -> dict:
+        return {"base": self.base}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.base = state["base"]
+
+
+class Recorder(Hook):
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+
+    def after_train_iter(self, trainer) -> None:
+        self.losses.append(trainer.log_vars["loss"])
+
+
+def make_trainer(work_dir: Path, max_epochs: int = 2, hooks=(), seed: int = 0, data: TinyData | None = None,
+                 **kwargs) -> Trainer:
+    torch.manual_seed(seed)
+    data = data or TinyData()
+    loader = DataLoader(data, batch_size=4, shuffle=True, collate_fn=collate, generator=torch.Generator())
+    model = TinyRecognizer()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return Trainer(model, optimizer, HalvingLr(optimizer), train_loader=loader, work_dir=work_dir,
+                   max_epochs=max_epochs, device="cpu", hooks=list(hooks), seed=seed, **kwargs)
+
+
+def test_one_epoch_finite_losses_and_atomic_checkpoint(tmp_path):
+    rec = Recorder()
+    trainer = make_trainer(tmp_path, max_epochs=1, hooks=[CheckpointHook(), rec, LoggerHook(interval=2)])
+    trainer.fit()
+    assert len(rec.losses) == 4 and all(np.isfinite(rec.losses))
+    assert trainer.log_vars["loss"] == pytest.approx(1.1 * trainer.log_vars["loss_cls"])  # sum of *loss* keys
+    assert (tmp_path / "epoch_1.pth").is_file()
+    assert (tmp_path / "latest.pth").resolve() == (tmp_path / "epoch_1.pth").resolve()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+    state = load_checkpoint(tmp_path / "latest.pth")
+    assert state["meta"] == {"epoch": 1, "iter": 4, "seed": 0}
+    assert {"state_dict", "optimizer", "scheduler", "scaler", "rng", "recipe"} <= set(state)
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and '"samples_per_s"' in lines[0]
+
+
+def test_same_seed_same_losses(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        rec = Recorder()
+        make_trainer(tmp_path / name, hooks=[rec]).fit()
+        runs.append(rec.losses)
+    assert runs[0] == runs[1]
+    other = Recorder()
+    make_trainer(tmp_path / "c", hooks=[other], seed=1).fit()
+    assert other.losses != runs[0]
+
+
+def test_resume_continues_with_identical_losses(tmp_path):
+    full = Recorder()
+    make_trainer(tmp_path / "full", max_epochs=3, hooks=[full]).fit()
+    first = Recorder()
+    make_trainer(tmp_path / "part", max_epochs=1, hooks=[CheckpointHook(), first]).fit()
+    assert first.losses == full.losses[:4]
+    rest = Recorder()
+    resumed = make_trainer(tmp_path / "part", max_epochs=3, hooks=[CheckpointHook(), rest], seed=0)
+    resumed.resume(find_latest_checkpoint(tmp_path / "part"))
+    assert (resumed.epoch, resumed.iteration) == (1, 4)
+    resumed.fit()
+    np.testing.assert_allclose(rest.losses, full.losses[4:], rtol=1e-6)
+    assert resumed.epoch == 3 and (tmp_path / "part" / "epoch_3.pth").is_file()
+
+
+def test_accumulate_steps_every_n_batches(tmp_path):
+    trainer = make_trainer(tmp_path, max_epochs=1, accumulate=2)
+    steps = []
+    original = trainer.optimizer.step
+    trainer.optimizer.step = lambda *a, **k: (steps.append(1), original(*a, **k))[1]
+    trainer.fit()
+    assert len(steps) == 2
+
+
+def test_sigterm_writes_checkpoint_then_resume(tmp_path):
+    class Killer(Hook):
+        def after_train_iter(self, trainer) -> None:
+            if trainer.iteration == 6:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    trainer = make_trainer(tmp_path, max_epochs=3, hooks=[CheckpointHook(), Killer()])
+    before = signal.getsignal(signal.SIGTERM)
+    trainer.fit()
+    assert signal.getsignal(signal.SIGTERM) == before
+    assert trainer.stop_requested and trainer.epoch == 1
+    latest = find_latest_checkpoint(tmp_path)
+    assert latest.name.startswith("interrupted_") and load_checkpoint(latest)["meta"]["iter"] == 6
+    resumed = make_trainer(tmp_path, max_epochs=3, hooks=[CheckpointHook()])
+    resumed.resume(latest)
+    resumed.fit()
+    assert resumed.epoch == 3 and not resumed.stop_requested
+
+
+def test_corrupt_checkpoint_is_reported(tmp_path):
+    bad = tmp_path / "epoch_1.pth"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_checkpoint(bad)
+    with pytest.raises(CheckpointError, match="no such"):
+        load_checkpoint(tmp_path / "missing.pth")
+
+
+def test_evaluate_returns_dataset_order(tmp_path):
+    data = TinyData()
+    trainer = make_trainer(tmp_path, data=data)
+    loader = DataLoader(data, batch_size=5, collate_fn=collate)
+    results = trainer.evaluate(loader)
+    assert len(results) == len(data)
+    expected = trainer.bare_model(data.imgs, return_loss=False).detach().numpy()
+    np.testing.assert_allclose(np.stack(results), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("key", "rule"), [("top1_acc", "greater"), ("mean_class_accuracy", "greater"),
+                                          ("AR@100", "greater"), ("auc", "greater"), ("mAP", "greater"),
+                                          ("val_loss", "less")])
+def test_rule_inferred_from_key_indicator(key, rule):
+    assert infer_rule(key) == rule
+    assert EvalHook(None, key_indicator=key).rule == rule
+
+
+def test_eval_hook_argument_checks():
+    with pytest.raises(ValueError, match="cannot infer"):
+        EvalHook(None, key_indicator="something")
+    with pytest.raises(KeyError):
+        EvalHook(None, rule="bigger")
+    assert EvalHook(None, key_indicator="something", rule="less").rule == "less"
+
+
+def test_eval_hook_saves_best_only_on_improvement(tmp_path):
+    data = TinyData()
+    data.metric_script = [0.5, 0.75, 0.6]
+    loader = DataLoader(data, batch_size=4, collate_fn=collate)
+    hook = EvalHook(loader, interval=1, save_best=True, key_indicator="top1_acc")
+    trainer = make_trainer(tmp_path, max_epochs=3, hooks=[hook])
+    trainer.fit()
+    best = sorted(p.name for p in tmp_path.glob("best_*.pth"))
+    assert best == ["best_top1_acc_epoch_2.pth"]
+    assert (tmp_path / "best.pth").resolve().name == "best_top1_acc_epoch_2.pth"
+    assert hook.best_score == 0.75 and trainer.metrics == {"top1_acc": 0.6}

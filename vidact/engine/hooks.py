@@ -1,0 +1,241 @@
+"""Hooks: optional work the Trainer runs at a few events (run, epoch, step), after the step.
+
+`EvalHook`/`DistEvalHook` keep the reference's names and semantics (interval, save_best,
+key_indicator, rule inferred from the metric name); `CheckpointHook` writes atomic checkpoints
+with `latest`/`best` links; `LoggerHook` reports progress and writes the JSON-lines log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from vidact.engine.logging import ProgressReporter
+
+log = logging.getLogger(__name__)
+
+_GREATER_KEYS = ("acc", "top", "AR@", "auc", "precision", "mAP")
+_LESS_KEYS = ("loss",)
+
+
+class Hook:
+    """Base class: every event is a no-op. Hooks receive the trainer and must not run the loop."""
+
+    def before_run(self, trainer: Any) -> None: ...
+    def after_run(self, trainer: Any) -> None: ...
+    def before_train_epoch(self, trainer: Any) -> None: ...
+    def after_train_epoch(self, trainer: Any) -> None: ...
+    def before_train_iter(self, trainer: Any) -> None: ...
+    def after_train_iter(self, trainer: Any) -> None: ...
+
+
+def infer_rule(key_indicator: str) -> str:
+    """'greater' for accuracy-like metrics (acc, top, AR@, auc, precision, mAP), 'less' for losses.
+
+    Raises:
+        ValueError: the name matches neither; pass `rule` explicitly.
+    """
+    if any(key in key_indicator for key in _LESS_KEYS):
+        return "less"
+    if any(key in key_indicator for key in _GREATER_KEYS):
+        return "greater"
+    raise ValueError(f"cannot infer the rule for key_indicator '{key_indicator}'; pass rule='greater' or 'less'")
+
+
+def link(target: Path, name: Path) -> None:
+    """Point `name` at `target` (a relative symlink, replaced atomically; a copy where links fail)."""
+    tmp = name.with_name(f".{name.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.symlink(target.name, tmp)
+    except OSError:
+        import shutil
+
+        shutil.copyfile(target, tmp)
+    os.replace(tmp, name)
+
+
+class EvalHook(Hook):
+    """Evaluate on `dataloader` every `interval` epochs and keep the best checkpoint.
+
+    Args:
+        dataloader: the validation loader (its dataset's `evaluate` computes the metrics).
+        interval: epochs between evaluations.
+        gpu_collect: gather results through GPU tensors (DistEvalHook); results are always
+            returned in dataset order.
+        save_best: write `best_{key}_epoch_{n}.pth` (and the `best.pth` link) when `key_indicator`
+            improves.
+        key_indicator: the metric that decides the best checkpoint.
+        rule: 'greater' or 'less'; None infers it from `key_indicator`.
+        **eval_kwargs: passed to `dataset.evaluate` (`metrics`, `topk`, ...).
+    """
+
+    def __init__(self, dataloader: Any, interval: int = 1, gpu_collect: bool = False, save_best: bool = True,
+                 key_indicator: str | None = "top1_acc", rule: str | None = None, **eval_kwargs: Any) -> None:
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval}")
+        if rule is not None and rule not in ("greater", "less"):
+            raise KeyError(f"rule must be 'greater', 'less' or None, got {rule!r}")
+        if save_best and key_indicator is None:
+            raise ValueError("save_best needs a key_indicator")
+        self.dataloader, self.interval, self.gpu_collect = dataloader, interval, gpu_collect
+        self.save_best, self.key_indicator = save_best, key_indicator
+        self.rule = rule if rule is not None or not save_best else infer_rule(key_indicator)
+        self.eval_kwargs = eval_kwargs
+        self.best_score: float | None = None
+        self.best_ckpt: Path | None = None
+
+    def after_train_epoch(self, trainer: Any) -> None:
+        if trainer.epoch % self.interval:
+            return
+        results = trainer.evaluate(self.dataloader)
+        if not trainer.is_main:
+            return
+        metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)
+        trainer.metrics = {k: float(v) for k, v in metrics.items() if _is_number(v)}
+        trainer.metrics_epoch = trainer.epoch
+        if self.save_best:
+            self._keep_best(trainer, trainer.metrics)
+
+    def _keep_best(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if self.key_indicator not in metrics:
+            raise KeyError(f"key_indicator '{self.key_indicator}' is not among the metrics: {', '.join(metrics)}")
+        score = metrics[self.key_indicator]
+        better = self.best_score is None or (score > self.best_score if self.rule == "greater" else score < self.best_score)
+        if not better:
+            return
+        self.best_score = score
+        if self.best_ckpt is not None:
+            self.best_ckpt.unlink(missing_ok=True)
+        self.best_ckpt = trainer.save_checkpoint(
+            trainer.work_dir / f"best_{self.key_indicator}_epoch_{trainer.epoch}.pth")
+        link(self.best_ckpt, trainer.work_dir / "best.pth")
+        log.info("best %s so far: %.4f (epoch %d)", self.key_indicator, score, trainer.epoch)
+
+
+class DistEvalHook(EvalHook):
+    """EvalHook for distributed runs: every rank scores its shard, rank 0 computes the metrics."""
+
+
+class CheckpointHook(Hook):
+    """Save `epoch_{n}.pth` every `interval` epochs, link `latest.pth`, keep the newest `max_keep_ckpts`.
+
+    On SIGTERM the trainer stops after the current step and this hook saves `latest.pth`'s target
+    before the process exits (an interrupted epoch restarts from its beginning on resume).
+    """
+
+    def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_optimizer: bool = True) -> None:
+        self.interval, self.max_keep_ckpts, self.save_optimizer = interval, max_keep_ckpts, save_optimizer
+
+    def after_train_epoch(self, trainer: Any) -> None:
+        if trainer.is_main and (trainer.epoch % self.interval == 0 or trainer.epoch == trainer.max_epochs):
+            self._save(trainer, f"epoch_{trainer.epoch}.pth")
+            self._prune(trainer.work_dir)
+
+    def after_run(self, trainer: Any) -> None:
+        if trainer.stop_requested and trainer.is_main:
+            path = self._save(trainer, f"interrupted_epoch_{trainer.epoch + 1}_iter_{trainer.iteration}.pth")
+            log.warning("interrupted: wrote %s; continue with --resume auto", path)
+
+    def _save(self, trainer: Any, name: str) -> Path:
+        path = trainer.save_checkpoint(trainer.work_dir / name)
+        link(path, trainer.work_dir / "latest.pth")
+        return path
+
+    def _prune(self, work_dir: Path) -> None:
+        if self.max_keep_ckpts <= 0:
+            return
+        epochs = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
+        for old in epochs[: -self.max_keep_ckpts]:
+            old.unlink(missing_ok=True)
+
+
+class LoggerHook(Hook):
+    """Every `interval` steps: epoch, iteration, losses, lr, data vs compute time, samples/s, ETA.
+
+    Warns when more than half of a step's time is spent waiting for data. At epoch end, logs the
+    dataset's decode-failure report and the validation metrics. Writes `log.jsonl` in the work dir.
+    """
+
+    def __init__(self, interval: int = 20, json_log: bool = True) -> None:
+        self.interval, self.json_log = interval, json_log
+        self.reporter: ProgressReporter | None = None
+        self._t_last = self._t_data = 0.0
+        self._data_time = self._step_time = 0.0
+        self._samples = 0
+        self._run_start = 0.0
+        self._iters_at_start = 0
+
+    def before_run(self, trainer: Any) -> None:
+        if trainer.is_main:
+            jsonl = trainer.work_dir / "log.jsonl" if self.json_log else None
+            total = trainer.max_epochs * len(trainer.train_loader)
+            self.reporter = ProgressReporter(total_iters=total, done_iters=trainer.iteration, jsonl_path=jsonl)
+        self._run_start, self._iters_at_start = time.perf_counter(), trainer.iteration
+
+    def before_train_epoch(self, trainer: Any) -> None:
+        self._t_last = time.perf_counter()
+
+    def before_train_iter(self, trainer: Any) -> None:
+        now = time.perf_counter()
+        self._data_time += now - self._t_last
+        self._t_data = now
+
+    def after_train_iter(self, trainer: Any) -> None:
+        now = time.perf_counter()
+        self._step_time += now - self._t_data
+        self._t_last = now
+        self._samples += _batch_size(trainer)
+        if self.reporter is None:
+            return
+        last = trainer.inner_iter + 1 == len(trainer.train_loader)
+        if (trainer.inner_iter + 1) % self.interval and not last:
+            return
+        elapsed = now - self._run_start
+        done = trainer.iteration - self._iters_at_start
+        remaining = trainer.max_epochs * len(trainer.train_loader) - trainer.iteration
+        wall = self._data_time + self._step_time
+        record = {
+            "mode": "train", "epoch": trainer.epoch + 1, "iter": trainer.inner_iter + 1,
+            "iters_per_epoch": len(trainer.train_loader), "lr": trainer.current_lr(), **trainer.log_vars,
+            "data_time": self._data_time, "time": self._step_time,
+            "samples_per_s": self._samples / wall if wall else 0.0,
+            "eta_s": elapsed / done * remaining if done else None,
+        }
+        if wall and self._data_time > 0.5 * wall:
+            record["warning"] = f"waiting on data {self._data_time / wall:.0%} of the time; raise workers_per_gpu"
+        self.reporter.update(trainer.iteration, record)
+        self._data_time = self._step_time = 0.0
+        self._samples = 0
+
+    def after_train_epoch(self, trainer: Any) -> None:
+        failures = _failure_report(trainer.train_loader)
+        if failures:
+            log.warning("epoch %d: %d samples failed to decode and were substituted, e.g. %s",
+                        trainer.epoch, len(failures), failures[0])
+        if self.reporter is not None and trainer.metrics_epoch == trainer.epoch:
+            self.reporter.update(trainer.iteration, {"mode": "val", "epoch": trainer.epoch, **trainer.metrics})
+
+    def after_run(self, trainer: Any) -> None:
+        if self.reporter is not None:
+            self.reporter.close()
+
+
+def _batch_size(trainer: Any) -> int:
+    return int(getattr(trainer.train_loader, "batch_size", None) or 1)
+
+
+def _failure_report(loader: Any) -> list:
+    report = getattr(getattr(loader, "dataset", None), "failure_report", None)
+    return list(report()) if callable(report) else []
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True

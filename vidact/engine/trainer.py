@@ -1,0 +1,556 @@
+"""The one Trainer: fit / evaluate / predict for recognizers (and, later, trainable localizers).
+
+The loop reads top to bottom in `train_step`; everything optional (validation, checkpoints,
+logging) is a hook in `vidact.engine.hooks` that sees the trainer after each step or epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import random
+import signal
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vidact.data.build import batch_to_device
+from vidact.errors import CheckpointError
+from vidact.io.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = 1
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+class Trainer:
+    """Trains a model whose training forward returns a dict of named losses.
+
+    Args:
+        model: `forward(imgs, label, return_loss=True) -> dict` in training,
+            `forward(imgs, return_loss=False) -> (N, C) scores` in testing.
+        optimizer: a torch optimizer over `model`'s parameters.
+        scheduler: an object with `step(iteration)`, `state_dict()`, `load_state_dict()`, or None.
+        train_loader: batches of dicts with at least `imgs` and `label`.
+        val_loader: optional loader for `evaluate` (hooks usually carry their own).
+        work_dir: checkpoints and logs go here.
+        max_epochs: epochs to train.
+        device: 'cuda' when present, else 'cpu', unless given.
+        amp: `{"enabled": bool, "dtype": "float16" | "bfloat16"}`; float16 uses a GradScaler (CUDA only).
+        grad_clip: `{"max_norm": float, "norm_type": float}` or None.
+        accumulate: step the optimizer every `accumulate` batches.
+        hooks: `Hook` objects, called in order.
+        dist_info: a `DistInfo`-like object (`is_distributed`, `rank`, `world_size`, `local_rank`).
+        seed: base seed; each epoch reseeds with `seed + epoch` so a resumed run repeats the same
+            batches, augmentations and dropout masks as an uninterrupted one.
+        recipe: the validated recipe as plain data, stored in checkpoints.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any = None,
+        *,
+        train_loader: Iterable | None,
+        val_loader: Iterable | None = None,
+        work_dir: str | os.PathLike,
+        max_epochs: int,
+        device: str | torch.device | None = None,
+        amp: Mapping[str, Any] | None = None,
+        grad_clip: Mapping[str, float] | None = None,
+        accumulate: int = 1,
+        hooks: Sequence[Any] = (),
+        dist_info: Any = None,
+        seed: int = 0,
+        recipe: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.dist_info = dist_info
+        self.model = self._prepare_model(model)
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.train_loader, self.val_loader = train_loader, val_loader
+        self.work_dir = Path(work_dir)
+        self.max_epochs, self.accumulate = max_epochs, max(1, accumulate)
+        self.grad_clip = dict(grad_clip) if grad_clip else None
+        self.hooks = list(hooks)
+        self.seed, self.recipe = seed, dict(recipe or {})
+        self.amp_dtype = self._amp_dtype(amp)
+        scaler_on = self.amp_dtype == torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=scaler_on)
+        self.epoch = 0  # completed epochs
+        self.iteration = 0  # optimizer-schedule iterations (batches) done
+        self.inner_iter = 0
+        self.log_vars: dict[str, float] = {}
+        self.metrics: dict[str, float] = {}
+        self.metrics_epoch = -1  # the epoch `metrics` were computed after
+        self.stop_requested = False
+
+    # ---- set-up ------------------------------------------------------------------------------------
+
+    @property
+    def is_main(self) -> bool:
+        return self.dist_info is None or getattr(self.dist_info, "rank", 0) == 0
+
+    @property
+    def is_distributed(self) -> bool:
+        return bool(self.dist_info is not None and getattr(self.dist_info, "is_distributed", False))
+
+    @property
+    def bare_model(self) -> nn.Module:
+        """The model without its DDP wrapper."""
+        return getattr(self.model, "module", self.model)
+
+    def _prepare_model(self, model: nn.Module) -> nn.Module:
+        model = model.to(self.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            from vidact.models import to_channels_last
+
+            model = to_channels_last(model)
+        if self.is_distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
+        return model
+
+    def _amp_dtype(self, amp: Mapping[str, Any] | None) -> torch.dtype | None:
+        if not amp or not amp.get("enabled"):
+            return None
+        dtype = torch.bfloat16 if amp.get("dtype") == "bfloat16" else torch.float16
+        if dtype == torch.float16 and self.device.type != "cuda":
+            log.warning("amp: float16 needs CUDA; training in float32 on %s", self.device.type)
+            return None
+        return dtype
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def call_hook(self, event: str) -> None:
+        for hook in self.hooks:
+            getattr(hook, event)(self)
+
+    # ---- training ----------------------------------------------------------------------------------
+
+    def fit(self) -> dict[str, float]:
+        """Train from `self.epoch` to `max_epochs`; returns the last validation metrics (or {})."""
+        previous = _install_sigterm(self)
+        try:
+            self.call_hook("before_run")
+            while self.epoch < self.max_epochs and not self.stop_requested:
+                self.train_epoch()
+            self.call_hook("after_run")
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+        return self.metrics
+
+    def train_epoch(self) -> None:
+        """One pass over `train_loader`, reseeded with `seed + epoch`."""
+        seed_everything(self.seed + self.epoch)
+        _set_loader_epoch(self.train_loader, self.epoch, self.seed)
+        self.model.train()
+        self.call_hook("before_train_epoch")
+        self.optimizer.zero_grad(set_to_none=True)
+        num_batches = len(self.train_loader)
+        for self.inner_iter, batch in enumerate(self.train_loader):
+            self.call_hook("before_train_iter")
+            last_micro = (self.inner_iter + 1) % self.accumulate == 0 or self.inner_iter + 1 == num_batches
+            self.log_vars = self.train_step(batch, step=last_micro)
+            self.iteration += 1
+            self.call_hook("after_train_iter")
+            if self.stop_requested:
+                return
+        self.epoch += 1
+        self.call_hook("after_train_epoch")
+
+    def train_step(self, batch: Mapping[str, Any], *, step: bool = True) -> dict[str, float]:
+        """batch -> device -> forward -> sum of losses -> backward -> (clip, step). Returns the log values."""
+        if self.scheduler is not None:
+            self.scheduler.step(self.iteration)
+        batch = batch_to_device(batch, self.device, non_blocking=True)
+        imgs = batch["imgs"]
+        if self.device.type == "cuda" and imgs.dim() == 4:
+            imgs = imgs.contiguous(memory_format=torch.channels_last)
+        sync = contextlib.nullcontext() if step or not self.is_distributed else self.model.no_sync()
+        with sync:
+            with self._autocast():
+                outputs = self.model(imgs, batch["label"], return_loss=True)
+            loss = sum(v for k, v in outputs.items() if "loss" in k)
+            self.scaler.scale(loss / self.accumulate).backward()
+        if step:
+            self.scaler.unscale_(self.optimizer)
+            if self.grad_clip:
+                params = [p for p in self.model.parameters() if p.grad is not None]
+                outputs["grad_norm"] = nn.utils.clip_grad_norm_(params, **self.grad_clip)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+            self.optimizer.zero_grad(set_to_none=True)
+        log_vars = {"loss": float(loss.detach())}
+        log_vars.update({k: float(v.detach().float().mean()) for k, v in outputs.items() if torch.is_tensor(v)})
+        if not np.isfinite(log_vars["loss"]):
+            raise FloatingPointError(f"loss is {log_vars['loss']} at epoch {self.epoch + 1}, "
+                                     f"iteration {self.inner_iter + 1}; lower optimizer.lr or enable grad_clip")
+        return log_vars
+
+    def current_lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    # ---- evaluation --------------------------------------------------------------------------------
+
+    def predict(self, loader: Iterable) -> np.ndarray:
+        """Class scores of every sample, `(N, C)` float32 in dataset order.
+
+        Distributed: each rank scores its `OrderedDistributedSampler` block and rank order is
+        dataset order, so the gathered rows are every sample once, in order.
+        """
+        scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype)
+        if self.is_distributed:
+            gathered: list[Any] = [None] * torch.distributed.get_world_size()
+            torch.distributed.all_gather_object(gathered, scores)
+            scores = np.concatenate([g for g in gathered if len(g)])
+        return scores
+
+    def evaluate(self, loader: Iterable | None = None) -> list[np.ndarray]:
+        """Per-sample score arrays in dataset order (what `dataset.evaluate(results, ...)` takes)."""
+        loader = loader if loader is not None else self.val_loader
+        if loader is None:
+            raise ValueError("evaluate() needs a loader (no val_loader was given)")
+        return list(self.predict(loader))
+
+    # ---- checkpoints -------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as plain tensors and numbers (loads with weights_only)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "meta": {"epoch": self.epoch, "iter": self.iteration, "seed": self.seed},
+            "state_dict": self.bare_model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "scaler": self.scaler.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_rng_state()},
+            "recipe": self.recipe,
+        }
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write `state_dict()` to `path` atomically (temp file beside it, fsync, rename)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "wb") as fh:
+            torch.save(self.state_dict(), fh)
+        return path
+
+    def resume(self, checkpoint: str | os.PathLike) -> None:
+        """Restore model, optimizer, schedule, scaler, epoch and iteration from a checkpoint.
+
+        Raises:
+            CheckpointError: unreadable file or a model that does not match.
+        """
+        state = load_checkpoint(checkpoint)
+        try:
+            self.bare_model.load_state_dict(state["state_dict"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{checkpoint}: does not fit this model ({str(exc).splitlines()[0]})",
+                                  hint="was it trained with a different recipe?") from None
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        self.epoch = int(state["meta"]["epoch"])
+        self.iteration = int(state["meta"]["iter"])
+        log.info("resumed from %s at epoch %d, iteration %d", checkpoint, self.epoch, self.iteration)
+
+
+@torch.no_grad()
+def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
+                   amp_dtype: torch.dtype | None = None) -> np.ndarray:
+    """Run `model(imgs, return_loss=False)` over `loader`; `(N, C)` float32 in loader order."""
+    was_training = model.training
+    model.eval()
+    rows: list[np.ndarray] = []
+    autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
+    try:
+        for batch in loader:
+            batch = batch_to_device(batch, device, non_blocking=True)
+            with autocast:
+                scores = model(batch["imgs"], return_loss=False)
+            rows.append(scores.float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a vidact checkpoint with `weights_only=True` (no code runs).
+
+    Raises:
+        CheckpointError: missing, truncated or not a vidact checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, pickle refused, ...
+        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise CheckpointError(f"{path}: not a checkpoint (no 'state_dict')")
+    return state
+
+
+def find_latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
+    """`work_dir/latest.pth` if it exists, else the newest `epoch_N.pth`, else None."""
+    work_dir = Path(work_dir)
+    latest = work_dir / "latest.pth"
+    if latest.is_file():
+        return latest.resolve()
+    epochs = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
+    return epochs[-1] if epochs else None
+
+
+def _numpy_rng_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached": float(cached)}
+
+
+def _set_loader_epoch(loader: Any, epoch: int, seed: int) -> None:
+    """Make epoch `epoch`'s shuffle a function of (seed, epoch) alone, whatever ran before."""
+    sampler = getattr(loader, "sampler", None)
+    if hasattr(sampler, "set_epoch"):
+        sampler.set_epoch(epoch)
+    generator = getattr(loader, "generator", None)
+    if isinstance(generator, torch.Generator):
+        generator.manual_seed(seed + epoch)
+
+
+def _install_sigterm(trainer: Trainer) -> Any:
+    """On SIGTERM (cluster preemption) finish the current step, checkpoint, then exit."""
+    if not hasattr(signal, "SIGTERM"):
+        return None
+
+    def _handler(signum: int, frame: Any) -> None:
+        log.warning("SIGTERM: saving a checkpoint before exiting")
+        trainer.stop_requested = True
+
+    try:
+        return signal.signal(signal.SIGTERM, _handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+# ---- recipes -> runs (what `vidact train` and `vidact test` call) -----------------------------------
+
+
+def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None = None, validate: bool = True,
+                 seed: int | None = None, dist_info: Any = None) -> dict[str, Any]:
+    """Build everything a recipe describes and train it.
+
+    Args:
+        recipe: a validated `Recipe`.
+        work_dir: checkpoints, `log.jsonl` and `recipe.yaml` go here.
+        resume: 'auto' (the work dir's latest checkpoint, if any), a checkpoint path, or None
+            (then `recipe.resume_from`).
+        validate: run the EvalHook on `data.val` every `evaluation.interval` epochs.
+        seed: overrides `recipe.seed` (default 0).
+        dist_info: a `DistInfo` when launched by torchrun.
+
+    Returns:
+        `{"work_dir", "epochs", "iterations", "metrics", "best_checkpoint", "latest_checkpoint",
+        "interrupted"}`.
+    """
+    from vidact.data.build import build_dataloader, build_dataset
+    from vidact.engine.hooks import CheckpointHook, DistEvalHook, EvalHook, LoggerHook
+    from vidact.engine.optim import build_optimizer
+    from vidact.engine.schedules import build_lr_scheduler
+    from vidact.models import build_model
+
+    seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
+    work_dir = Path(work_dir)
+    distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
+    seed_everything(seed)
+    if recipe.data.train is None:
+        raise CheckpointError("recipe has no data.train section") from None
+    model = build_model(recipe.model)
+    if recipe.load_from is not None:
+        _load_weights(model, recipe.load_from)
+    data = recipe.data
+    train_loader = build_dataloader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu,
+                                    dist=distributed, shuffle=True, seed=seed)
+    optimizer = build_optimizer(model, recipe.optimizer)
+    scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
+                                   total_epochs=recipe.total_epochs)
+    ckpt = recipe.checkpoint_config
+    hooks: list[Any] = [CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer)]
+    if validate and data.val is not None:
+        ev = recipe.evaluation
+        val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
+        hook_cls = DistEvalHook if distributed else EvalHook
+        hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
+                              key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
+                              topk=tuple(ev.topk)))
+    hooks.append(LoggerHook(recipe.log_config.interval))
+    opt_cfg = recipe.optimizer_config
+    trainer = Trainer(model, optimizer, scheduler, train_loader=train_loader, work_dir=work_dir,
+                      max_epochs=recipe.total_epochs, amp=recipe.amp.model_dump(),
+                      grad_clip=opt_cfg.grad_clip.model_dump() if opt_cfg.grad_clip else None,
+                      accumulate=opt_cfg.accumulate, hooks=hooks, dist_info=dist_info, seed=seed,
+                      recipe=recipe.to_plain())
+    start = _resume_path(resume, recipe.resume_from, work_dir)
+    if start is not None:
+        trainer.resume(start)
+    if trainer.is_main:
+        from vidact.io.files import atomic_write_text
+
+        atomic_write_text(work_dir / "recipe.yaml", recipe.to_yaml())
+    metrics = trainer.fit()
+    best = work_dir / "best.pth"
+    latest = work_dir / "latest.pth"
+    return {
+        "work_dir": str(work_dir), "epochs": trainer.epoch, "iterations": trainer.iteration, "metrics": metrics,
+        "best_checkpoint": str(best.resolve()) if best.exists() else None,
+        "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
+        "interrupted": trainer.stop_requested,
+    }
+
+
+def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: bool = False) -> Any:
+    """A loader over `dataset_spec` (test mode) in dataset order; batch and workers from `override`
+    (`val_dataloader` / `test_dataloader`) falling back to the `data` section's."""
+    from torch.utils.data import DataLoader
+
+    from vidact.data.build import build_dataset, collate
+    from vidact.data.samplers import OrderedDistributedSampler
+
+    dataset = build_dataset(dataset_spec, {"test_mode": True})
+    batch = override.videos_per_gpu or data.videos_per_gpu
+    workers = override.workers_per_gpu if override.workers_per_gpu is not None else data.workers_per_gpu
+    sampler = OrderedDistributedSampler(dataset) if distributed else None
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
+                      collate_fn=collate, persistent_workers=workers > 0)
+
+
+def _resume_path(resume: str | None, resume_from: Any, work_dir: Path) -> Path | None:
+    if resume == "auto":
+        found = find_latest_checkpoint(work_dir)
+        if found is None:
+            log.info("--resume auto: no checkpoint in %s, starting from scratch", work_dir)
+        return found
+    if resume:
+        return Path(resume)
+    return Path(resume_from) if resume_from else None
+
+
+def _load_weights(model: nn.Module, path: Any) -> None:
+    """`load_from`: initialise the model from a checkpoint's weights; shapes that differ are skipped."""
+    state = load_checkpoint(path)["state_dict"]
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    skipped = sorted(set(state) - set(fitting))
+    model.load_state_dict(fitting, strict=False)
+    log.info("load_from %s: %d tensors loaded, %d skipped (%s)", path, len(fitting), len(skipped),
+             ", ".join(skipped[:5]))
+
+
+def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.PathLike,
+                metrics: Sequence[str] = (), topk: Sequence[int] = (1, 5)) -> dict[str, Any]:
+    """Score `data.test` with a checkpoint under the recipe's test protocol and write the scores.
+
+    `.json` gets `{"scores": [[...]], "protocol": {...}}` (what `vidact eval` reads); `.npy` gets
+    the (N, C) array and a `<out>.protocol.json` beside it. Both are written atomically.
+
+    Returns:
+        `{"out", "num_samples", "num_classes", "protocol", "metrics"}`.
+    """
+    from vidact.models import build_model
+
+    data = recipe.data
+    if data.test is None:
+        raise CheckpointError("recipe has no data.test section")
+    loader = build_eval_loader(data.test, data.test_dataloader, data)
+    model = build_model(recipe.model)
+    state = load_checkpoint(checkpoint)
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
+                              hint="test with the recipe the checkpoint was trained with") from None
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    scores = predict_scores(model.to(device), loader, device)
+    dataset = loader.dataset
+    if scores.shape[0] != len(dataset):
+        raise CheckpointError(
+            f"got {scores.shape[0]} score rows for {len(dataset)} test videos",
+            hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
+    protocol = test_protocol(recipe, dataset, checkpoint)
+    write_scores(out, scores, protocol)
+    results = dataset.evaluate(list(scores), metrics=list(metrics), topk=tuple(topk)) if metrics else {}
+    return {"out": str(out), "num_samples": int(scores.shape[0]), "num_classes": int(scores.shape[1]),
+            "protocol": protocol, "metrics": {k: float(v) for k, v in results.items()}}
+
+
+def test_protocol(recipe: Any, dataset: Any, checkpoint: str | os.PathLike) -> dict[str, Any]:
+    """num_clips, num_crops, aggregation, input_size and the checkpoint / annotation hashes."""
+    steps = {step.type: step for step in dataset_pipeline(recipe.data.test)}
+    sample = steps.get("SampleFrames") or steps.get("DenseSampleFrames") or steps.get("UntrimmedSampleFrames")
+    num_crops = 10 if "TenCrop" in steps else 3 if "ThreeCrop" in steps else 1
+    imgs = dataset[0]["imgs"]
+    return {
+        "num_clips": int(getattr(sample, "num_clips", 1) or 1),
+        "num_crops": num_crops,
+        "aggregation": recipe.model.test_cfg.average_clips if recipe.model.test_cfg else None,
+        "input_size": [int(imgs.shape[-1]), int(imgs.shape[-2])],
+        "checkpoint_sha256": _sha256(checkpoint),
+        "ann_file_sha256": _sha256(recipe.data.test.ann_file),
+    }
+
+
+def dataset_pipeline(spec: Any) -> list[Any]:
+    """The pipeline step specs of a dataset spec (through RepeatDataset)."""
+    while hasattr(spec, "dataset"):
+        spec = spec.dataset
+    return list(getattr(spec, "pipeline", ()))
+
+
+def write_scores(out: str | os.PathLike, scores: np.ndarray, protocol: dict[str, Any]) -> None:
+    """Write scores where `vidact eval` reads them: JSON with its protocol, or .npy + sidecar."""
+    import json
+
+    out = Path(out)
+    if out.suffix.lower() == ".npy":
+        with atomic_write(out, "wb") as fh:
+            np.save(fh, scores.astype(np.float32))
+        with atomic_write(out.with_name(out.name + ".protocol.json"), "w", encoding="utf-8") as fh:
+            json.dump(protocol, fh, indent=2)
+    elif out.suffix.lower() == ".json":
+        with atomic_write(out, "w", encoding="utf-8") as fh:
+            json.dump({"scores": scores.astype(float).tolist(), "protocol": protocol}, fh)
+    else:
+        from vidact.errors import InputError
+
+        raise InputError(f"{out}: unknown scores format; use .npy or .json")
+
+
+def _sha256(path: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
