@@ -88,3 +88,17 @@ def test_check_malformed_list_exits_2(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("a b c d e\n")
     result = invoke("dataset", "check", tmp_path / "x.txt")
     assert result.exit_code == 2 and "x.txt:1" in result.stderr
+
+
+def test_check_in_a_real_subprocess(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "v.mp4").write_bytes(b"garbage")
+    (tmp_path / "list.txt").write_text("v.mp4 0\nw.mp4 0\n")
+    proc = subprocess.run([sys.executable, "-m", "vidact", "dataset", "check", str(tmp_path / "list.txt"),
+                           "--data-prefix", str(tmp_path), "-j", "2", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [p["line_no"] for p in report["problems"]] == [1, 2] and report["problems"][1]["reason"] == "missing file"
+    assert "0 ok, 2 broken" in proc.stderr

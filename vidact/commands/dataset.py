@@ -1,7 +1,6 @@
-"""`vidact dataset ...`: prepare datasets and their annotation files (today: `synth`).
+"""`vidact dataset ...`: prepare datasets and their annotation files (`synth`, `build`, `convert ...`, `check`).
 
-Each subcommand is one function on `app` calling one library function; `build`, `convert` and
-`check` join here as siblings of `synth`.
+Each subcommand is one function on `app` (or on the `convert` sub-app) calling one library function.
 """
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -18,6 +17,9 @@ from rich.table import Table
 from vidact.commands._common import JsonOpt, WorkersOpt, default_workers, err, print_json
 from vidact.data.synth_video import SynthResult, synth_localization, synth_recognition
 from vidact.errors import InputError
+
+if TYPE_CHECKING:
+    from vidact.data.annotations.convert import ConvertResult
 
 app = typer.Typer(help="Prepare datasets and their annotation files.", no_args_is_help=True)
 
@@ -196,7 +198,7 @@ def build_command(
         with_offset=with_offset, multi_label=multi_label)
     table = Table(title=f"{result.format} annotation lists", show_header=False)
     for name, count in result.counts.items():
-        table.add_row(name, str(count))
+        table.add_row(f"num_{name}", str(count))
     for role, path in result.files.items():
         table.add_row(role, str(path))
     err.print(table)
@@ -224,7 +226,7 @@ VideoDirOpt = Annotated[Path | None, typer.Option(
     "--video-dir", help="Folder of <video>.mp4 to probe for frame counts and fps.", show_default=False)]
 
 
-def _report(result, as_json: bool) -> None:  # noqa: ANN001 - a ConvertResult
+def _report(result: ConvertResult, as_json: bool) -> None:
     for role, path in result.files.items():
         err.print(f"wrote {role}: {path}", highlight=False)
     err.print(", ".join(f"{k}: {v}" for k, v in result.counts.items()), highlight=False)

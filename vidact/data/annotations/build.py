@@ -100,7 +100,8 @@ def scan_source(src: str | os.PathLike, format: SourceFormat) -> list[Sample]:
         raise InputError(f"{root}: no such folder")
     samples = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))  # e.g. extract-frames' partial folders
+        filenames = [f for f in filenames if not f.startswith(".")]
         rel_dir = Path(dirpath).relative_to(root)
         if format == "videos":
             samples += [_sample(rel_dir / f) for f in sorted(filenames) if Path(f).suffix.lower() in VIDEO_EXTENSIONS]
@@ -361,7 +362,7 @@ def build_annotations(
     atomic_write_text(files["classes"], "".join(f"{c}\n" for c in classes))
     counts = {"samples": len(samples), "train": int((~val).sum()), "val": int(val.sum()), "classes": len(classes),
               "unlisted": found - len(samples), "missing": missing}
-    log.info("wrote %d samples (%d train, %d val) to %s", len(samples), counts["train"], counts["val"], out)
+    log.debug("wrote %d samples (%d train, %d val) to %s", len(samples), counts["train"], counts["val"], out)
     return BuildResult(out, format, files, counts, tuple(classes))
 
 

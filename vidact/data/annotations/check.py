@@ -92,9 +92,14 @@ def check_entry(entry: _Entry) -> str | None:
             reader.get_frames(np.array([entry.offset, needed - 1]))
         return None
     except (VidactError, IndexError, OSError, ValueError) as exc:
-        return str(exc) or type(exc).__name__
+        return _without_path(str(exc) or type(exc).__name__, entry.path)
     except Exception as exc:  # a decoder failing in an unforeseen way is still a bad entry
-        return f"{type(exc).__name__}: {exc}"
+        return _without_path(f"{type(exc).__name__}: {exc}", entry.path)
+
+
+def _without_path(reason: str, path: str) -> str:
+    """The reason minus a leading `path: ` (the report names the path already)."""
+    return reason[len(path) + 2:] if reason.startswith(f"{path}: ") else reason
 
 
 def _read_list(path: str | os.PathLike, format: str) -> LabelList:
