@@ -129,6 +129,8 @@ def test_errors_name_the_problem(tmp_path: Path) -> None:
         build_annotations(src, tmp_path / "ann")
     with pytest.raises(InputError, match="no frame folders"):
         build_annotations(src, tmp_path / "ann", format="rawframes")
+    with pytest.raises(InputError, match="give --label-file"):
+        build_annotations(src, tmp_path / "ann", multi_label=True)
     with pytest.raises(InputError, match="go together"):
         build_annotations(src, tmp_path / "ann", split_kind="ucf101")
     splits = tmp_path / "s"

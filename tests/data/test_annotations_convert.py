@@ -138,3 +138,18 @@ def test_proposals_to_ssn(tmp_path: Path) -> None:
     assert ngts[0] == ["1", "0.000000", "0.250000"] and nprops[0][3:] == ["0.000000", "0.200000"]
     with pytest.raises(InputError, match="must contain 'normalized_'"):
         proposals_to_ssn(proposals, gt, tmp_path / "list.txt")
+
+
+def test_thumos_durations_probed_from_videos(tmp_path: Path) -> None:
+    from vidact.data.synth_video import synth_recognition
+
+    synth_recognition(tmp_path / "syn", num_videos_per_class=1, classes=("left", "right"), num_frames=8, size=(32, 32),
+                      fps=16.0, val_ratio=0.0)
+    videos = tmp_path / "syn" / "videos" / "left"
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "Run_test.txt").write_text("left_0000 0.1 0.3\n")
+    thumos_to_anet(tmp_path / "ann", tmp_path / "o.json", video_dir=videos)
+    entry = json.loads((tmp_path / "o.json").read_text())["database"]["left_0000"]
+    assert entry["subset"] == "testing" and entry["duration"] == pytest.approx(0.5)
+    thumos_to_ssn(tmp_path / "ann", tmp_path / "l.txt", video_dir=videos)
+    assert load_localize_proposal_file(tmp_path / "l.txt") == [("left_0000", 8, [["1", "2", "5"]], [])]

@@ -59,7 +59,8 @@ class Sample:
 
     @property
     def stem(self) -> str:
-        return Path(self.path).stem if Path(self.path).suffix.lower() in VIDEO_EXTENSIONS else Path(self.path).name
+        """The name split and label files match: file name without extension, or folder name."""
+        return _key(self.path)
 
 
 @dataclass(frozen=True)
@@ -329,6 +330,8 @@ def build_annotations(
         raise InputError("give either --split-file or --label-file, not both")
     if not 0.0 <= split_ratio < 1.0:
         raise InputError(f"split ratio must be in [0, 1), got {split_ratio}")
+    if multi_label and label_file is None:
+        raise InputError("--multi-label reads several classes per line of --label-file; give --label-file")
     if with_offset and format != "rawframes":
         raise InputError("--with-offset is for rawframe lists (--format rawframes)")
     samples = scan_source(src, format)
