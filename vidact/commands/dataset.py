@@ -172,7 +172,8 @@ def build_command(
         "--split-kind", help="Kind of --split-file.", show_default=False)] = None,
     split_id: Annotated[int, typer.Option("--split-id", min=1, max=3, help="Which official split (1-3).")] = 1,
     label_file: Annotated[Path | None, typer.Option(
-        "--label-file", help="Labels for a flat SRC: lines 'video class [class ...]'.", show_default=False)] = None,
+        "--label-file", help="Labels for a flat SRC: lines 'video class' (more classes per line with "
+        "--multi-label).", show_default=False)] = None,
     with_offset: Annotated[bool, typer.Option("--with-offset", help="Rawframe lines 'dir 0 total label'.")] = False,
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Several classes per --label-file line.")] = False,
     as_json: JsonOpt = False,
