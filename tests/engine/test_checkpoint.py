@@ -96,10 +96,10 @@ def test_weights_only_load_and_contents(tmp_path: Path) -> None:
     wrapped = nn.DataParallel(parts.model)
     path = save_checkpoint(tmp_path / "a.pth", model=wrapped, epoch=2, iteration=10, recipe=RECIPE)
     raw = torch.load(path, weights_only=True)  # must not need any allow-listed globals
-    assert set(raw) >= {"meta", "model", "optimizer", "scheduler", "scaler", "epoch", "iteration", "rng", "recipe"}
-    assert not any(k.startswith("module.") for k in raw["model"])
+    assert set(raw) == {"format", "meta", "state_dict", "optimizer", "scheduler", "scaler", "rng", "recipe", "extra"}
+    assert not any(k.startswith("module.") for k in raw["state_dict"])
     assert raw["optimizer"] is None and raw["recipe"] == RECIPE and raw["meta"]["vidact_version"]
-    assert load_checkpoint(path)["iteration"] == 10
+    assert load_checkpoint(path)["meta"]["iter"] == 10 and raw["meta"]["epoch"] == 2
 
 
 def test_rng_state_restores_every_generator() -> None:
@@ -132,7 +132,7 @@ def test_load_errors_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="bad.pth: corrupt"):
         load_checkpoint(bad)
     unsafe = tmp_path / "unsafe.pth"
-    torch.save({"model": {}, "obj": PurePosixPath("x")}, unsafe)  # picklable, not allow-listed
+    torch.save({"state_dict": {}, "obj": PurePosixPath("x")}, unsafe)  # picklable, not allow-listed
     with pytest.raises(CheckpointError, match="unsafe.pth: .*Unsupported global"):
         load_checkpoint(unsafe)
     with pytest.raises(CheckpointError, match="bad.pth"):
@@ -166,9 +166,9 @@ def test_auto_resume_prefers_newest_and_ignores_best(tmp_path: Path) -> None:
     parts = Parts()
     old, new = parts.save(tmp_path / "epoch_1.pth", 2), parts.save(tmp_path / "epoch_2.pth", 4)
     _set_mtime(old, 1_000), _set_mtime(new, 2_000)
-    best = tmp_path / "best.pth"
-    best.write_bytes(old.read_bytes())
-    _set_mtime(best, 3_000)
+    for name in ("best.pth", "best_top1_acc_epoch_1.pth"):
+        (tmp_path / name).write_bytes(old.read_bytes())
+        _set_mtime(tmp_path / name, 3_000)
     assert Parts().resume("auto", tmp_path).path == new
 
 
@@ -180,7 +180,7 @@ def test_links_point_at_latest_and_best(tmp_path: Path) -> None:
     assert (tmp_path / "latest.pth").resolve() == second.resolve()
     assert (tmp_path / "best.pth").resolve() == first.resolve()
     assert not os.path.isabs(os.readlink(tmp_path / "latest.pth"))  # relative: the work dir can move
-    assert load_checkpoint(tmp_path / "latest.pth")["iteration"] == 4
+    assert load_checkpoint(tmp_path / "latest.pth")["meta"]["iter"] == 4
 
 
 def test_links_fall_back_to_copies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

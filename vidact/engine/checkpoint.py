@@ -1,7 +1,9 @@
 """Checkpoints: atomic save, `weights_only` load, resume (explicit or 'auto'), links and pruning.
 
 A checkpoint is one `torch.save`d dict of plain values (tensors, dicts, lists, str, numbers,
-None), so `torch.load(..., weights_only=True)` reads it without running pickled code.
+None), so `torch.load(..., weights_only=True)` reads it without running pickled code. Its layout
+follows the reference's (`meta` with `epoch`/`iter`, `state_dict`, `optimizer`) plus our entries:
+`format`, `scheduler`, `scaler`, `rng`, `recipe`, `extra`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
 
+CHECKPOINT_FORMAT = 1
 LATEST = "latest.pth"
 BEST = "best.pth"
 _LINKS = (LATEST, BEST)
@@ -120,17 +123,18 @@ def save_checkpoint(
     if isinstance(recipe, BaseModel):
         recipe = recipe.model_dump(mode="json")
     checkpoint = {
+        "format": CHECKPOINT_FORMAT,
         "meta": {
+            "epoch": int(epoch),
+            "iter": int(iteration),
             "vidact_version": vidact.__version__,
-            "torch_version": str(torch.__version__),
+            "torch_version": str(torch.__version__),  # a str subclass weights_only would refuse
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         },
-        "model": unwrap_model(model).state_dict(),
+        "state_dict": unwrap_model(model).state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "scaler": scaler.state_dict() if scaler is not None else None,
-        "epoch": int(epoch),
-        "iteration": int(iteration),
         "rng": rng_state(),
         "recipe": dict(recipe) if recipe is not None else None,
         "extra": dict(extra) if extra is not None else {},
@@ -205,8 +209,8 @@ def resume(
     else:
         path = Path(path_or_auto)
         checkpoint = load_checkpoint(path)
-    if "model" not in checkpoint:
-        raise CheckpointError(f"{path}: not a vidact checkpoint (no 'model' entry)")
+    if not _is_vidact(checkpoint):
+        raise CheckpointError(f"{path}: not a vidact checkpoint (no 'state_dict' and 'meta' entries)")
     if recipe is not None and checkpoint.get("recipe") is not None:
         try:
             check_compatible(checkpoint["recipe"], recipe)
@@ -215,18 +219,24 @@ def resume(
     _load_states(path, checkpoint, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler)
     if checkpoint.get("rng"):
         restore_rng(checkpoint["rng"])
-    log.info("resumed from %s (epoch %d, iteration %d)", path, checkpoint["epoch"], checkpoint["iteration"])
+    epoch, iteration = int(checkpoint["meta"]["epoch"]), int(checkpoint["meta"]["iter"])
+    log.info("resumed from %s (epoch %d, iteration %d)", path, epoch, iteration)
     return ResumeState(
-        epoch=int(checkpoint["epoch"]),
-        iteration=int(checkpoint["iteration"]),
+        epoch=epoch,
+        iteration=iteration,
         extra=dict(checkpoint.get("extra") or {}),
         path=path,
     )
 
 
+def _is_vidact(checkpoint: Mapping[str, Any]) -> bool:
+    meta = checkpoint.get("meta")
+    return "state_dict" in checkpoint and isinstance(meta, Mapping) and "epoch" in meta and "iter" in meta
+
+
 def _load_states(path: Path, checkpoint: Mapping[str, Any], **targets: Any) -> None:
     try:
-        unwrap_model(targets["model"]).load_state_dict(checkpoint["model"], strict=True)
+        unwrap_model(targets["model"]).load_state_dict(checkpoint["state_dict"], strict=True)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: model state does not fit the model: {_first_lines(exc)}") from None
     for name in ("optimizer", "scheduler", "scaler"):
@@ -249,7 +259,8 @@ def _first_lines(exc: BaseException, n: int = 3) -> str:
 def find_latest_checkpoint(work_dir: str | os.PathLike) -> tuple[Path, dict[str, Any]] | None:
     """The newest loadable checkpoint in `work_dir` (by modification time) and its contents.
 
-    `best.pth` is not a candidate; temp files of interrupted saves are hidden and never match.
+    `best*.pth` files are not candidates (best is not latest); temp files of interrupted saves are
+    hidden and never match.
     """
     work_dir = Path(work_dir)
     if not work_dir.is_dir():
@@ -260,7 +271,7 @@ def find_latest_checkpoint(work_dir: str | os.PathLike) -> tuple[Path, dict[str,
         except CheckpointError as exc:
             log.warning("resume auto: skipping %s", exc)
             continue
-        if "model" in checkpoint:
+        if _is_vidact(checkpoint):
             return path, checkpoint
         log.warning("resume auto: skipping %s: not a vidact checkpoint", path)
     return None
@@ -270,7 +281,7 @@ def _candidates(work_dir: Path) -> list[Path]:
     """Checkpoint files newest first; links resolve to their target (each file listed once)."""
     seen: dict[Path, Path] = {}
     for path in work_dir.glob("*.pth"):
-        if path.name == BEST or path.name.startswith("."):
+        if path.name.startswith(("best", ".")):
             continue
         target = path.resolve()
         if target.is_file():
