@@ -1,0 +1,55 @@
+"""`vidact train`: train the model a recipe describes (checkpoints, logs and validation in the work dir)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, WorkDirOpt, err, print_json
+
+ResumeOpt = Annotated[
+    str | None,
+    typer.Option("--resume", metavar="auto|CKPT", show_default=False,
+                 help="Continue a run: 'auto' takes the work dir's latest checkpoint (if any), or give a path."),
+]
+ValidateOpt = Annotated[
+    bool, typer.Option("--validate/--no-validate", help="Evaluate on data.val every evaluation.interval epochs.")
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", show_default="the recipe's seed, else 0", help="Random seed.")]
+
+
+def train_command(
+    recipe: RecipeArg,
+    work_dir: WorkDirOpt = None,
+    overrides: SetOpt = None,
+    resume: ResumeOpt = None,
+    validate: ValidateOpt = True,
+    seed: SeedOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train a recipe's model on CPU or GPU; checkpoints, log.jsonl and recipe.yaml go to the work dir.
+
+    The work dir is --work-dir, else the recipe's work_dir, else work_dirs/<recipe stem>. Progress
+    goes to stderr; --json prints {"work_dir", "epochs", "metrics", "best_checkpoint", ...} on stdout.
+    SIGTERM saves a checkpoint before exiting (exit code 143); continue with --resume auto.
+
+    Examples:
+
+        vidact dataset synth recognition --out data/synth && vidact train recipes/toy/tsm.yaml
+
+        vidact train recipes/toy/tsm.yaml --set total_epochs=2 --work-dir runs/tsm --resume auto --json
+    """
+    from vidact.engine.trainer import train_recipe
+    from vidact.schemas.load import load_recipe
+
+    loaded = load_recipe(recipe, overrides or [])
+    out_dir = work_dir or Path(loaded.work_dir or Path("work_dirs") / recipe.stem)
+    result = train_recipe(loaded, work_dir=out_dir, resume=resume, validate=validate, seed=seed)
+    summary = ", ".join(f"{k} {v:.4f}" for k, v in result["metrics"].items()) or "no validation"
+    err.print(f"trained {result['epochs']} epochs in {out_dir}: {summary}", highlight=False, soft_wrap=True)
+    if as_json:
+        print_json(result)
+    if result["interrupted"]:
+        raise typer.Exit(143)
