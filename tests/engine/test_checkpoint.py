@@ -216,6 +216,8 @@ def test_compatible_recipes_pass() -> None:
     changed["model"] = {**RECIPE["model"], "cls_head": {**RECIPE["model"]["cls_head"], "dropout_ratio": 0.8}}
     check_compatible(RECIPE, changed)  # training settings and dropout do not change the weights
     check_compatible(None, RECIPE)
+    newer = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "is_shift": True}}}
+    check_compatible(RECIPE, newer)  # an option added in a later version, with its default
 
 
 def test_incompatible_recipes_name_the_keys(tmp_path: Path) -> None:
@@ -225,9 +227,9 @@ def test_incompatible_recipes_name_the_keys(tmp_path: Path) -> None:
     arch = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "depth": 50}}}
     with pytest.raises(CheckpointError, match=r"architecture: model\.backbone\.depth: checkpoint 18, recipe 50"):
         check_compatible(RECIPE, arch)
-    no_shift = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "is_shift": False}}}
-    with pytest.raises(CheckpointError, match=r"model\.backbone\.is_shift: checkpoint \(absent\), recipe False"):
-        check_compatible(RECIPE, no_shift)
+    head = {**RECIPE, "model": {**RECIPE["model"], "cls_head": {"type": "TSNHead", "num_classes": 4, "in_channels": 2048}}}
+    with pytest.raises(CheckpointError, match=r"in_channels: checkpoint 512, recipe 2048; model\.cls_head\.type: "):
+        check_compatible(RECIPE, head)
 
     parts = Parts()
     path = parts.save(tmp_path / "epoch_1.pth", 2, recipe=RECIPE)

@@ -374,8 +374,8 @@ def check_compatible(
     """Check that a checkpoint's recipe describes the same model as `recipe`.
 
     Compares the `model` sections key by key, ignoring keys that do not change the weights
-    (pretrained paths, dropout, init, losses, train/test cfg). Nothing is checked when the
-    checkpoint has no recipe.
+    (pretrained paths, dropout, init, losses, train/test cfg) and keys present on one side only.
+    Nothing is checked when the checkpoint has no recipe.
 
     Raises:
         CheckpointError: naming every differing key (number of classes first).
@@ -384,14 +384,13 @@ def check_compatible(
         return
     old = _flatten(_as_dict(checkpoint_recipe).get("model") or {}, "model")
     new = _flatten(_as_dict(recipe).get("model") or {}, "model")
-    missing = object()
-    diffs = sorted(
-        (key for key in old.keys() | new.keys() if old.get(key, missing) != new.get(key, missing)),
-        key=lambda k: (not k.endswith("num_classes"), k),
-    )
+    # keys on one side only are options added or removed between vidact versions (with defaults);
+    # a real change of component shows up as a differing `type`
+    diffs = sorted((key for key in old.keys() & new.keys() if old[key] != new[key]),
+                   key=lambda k: (not k.endswith("num_classes"), k))  # fmt: skip
     if not diffs:
         return
-    shown = "; ".join(f"{k}: checkpoint {_show(old.get(k, missing))}, recipe {_show(new.get(k, missing))}" for k in diffs[:8])
+    shown = "; ".join(f"{k}: checkpoint {old[k]!r}, recipe {new[k]!r}" for k in diffs[:8])
     more = f" (+{len(diffs) - 8} more)" if len(diffs) > 8 else ""
     what = "number of classes" if diffs[0].endswith("num_classes") else "architecture"
     raise CheckpointError(
@@ -419,7 +418,3 @@ def _flatten(value: Any, prefix: str) -> dict[str, Any]:
             return out
         return {prefix: list(value)}
     return {prefix: value}
-
-
-def _show(value: Any) -> str:
-    return "(absent)" if not isinstance(value, (str, int, float, bool, list, type(None))) else repr(value)

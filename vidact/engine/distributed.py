@@ -60,8 +60,13 @@ def init_distributed(backend: str | None = None) -> DistInfo:
     if backend == "nccl" and not cuda:
         raise RuntimeError("backend nccl needs CUDA; use gloo on CPU (dist_params.backend: gloo or null)")
     if cuda:
-        torch.cuda.set_device(local_rank % torch.cuda.device_count())
-        device = torch.device("cuda", torch.cuda.current_device())
+        if local_rank >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"LOCAL_RANK {local_rank} but only {torch.cuda.device_count()} CUDA devices; "
+                "start at most one process per GPU (torchrun --nproc-per-node)"
+            )
+        torch.cuda.set_device(local_rank)
+        device = torch.device("cuda", local_rank)
     else:
         device = torch.device("cpu")
     if not dist.is_initialized():
