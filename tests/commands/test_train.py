@@ -122,7 +122,7 @@ def test_test_rejects_mismatched_checkpoint(app, tiny, trained, tmp_path):
             *tiny_sets(tiny), "--set", "model.cls_head.num_classes=3"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
-    assert "does not fit" in result.output and not (tmp_path / "s.json").exists()
+    assert "number of classes" in result.output and not (tmp_path / "s.json").exists()
 
 
 def test_bad_override_exits_2(app, tmp_path):

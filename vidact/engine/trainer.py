@@ -77,7 +77,8 @@ class Trainer:
         seed: int = 0,
         recipe: Mapping[str, Any] | None = None,
     ) -> None:
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        default = getattr(dist_info, "device", None) or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = torch.device(device or default)
         self.dist_info = dist_info
         self.model = self._prepare_model(model)
         self.optimizer, self.scheduler = optimizer, scheduler
@@ -261,6 +262,10 @@ class Trainer:
             CheckpointError: unreadable file or a model that does not match.
         """
         state = load_checkpoint(checkpoint)
+        if self.recipe:
+            from vidact.engine.checkpoint import check_compatible
+
+            check_compatible(state.get("recipe"), self.recipe)
         try:
             self.bare_model.load_state_dict(state["state_dict"])
         except RuntimeError as exc:
@@ -382,6 +387,10 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
 
     seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
     work_dir = Path(work_dir)
+    if dist_info is None:
+        from vidact.engine.distributed import init_distributed
+
+        dist_info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
     distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
     seed_everything(seed)
     if recipe.data.train is None:
@@ -485,12 +494,17 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     loader = build_eval_loader(data.test, data.test_dataloader, data)
     model = build_model(recipe.model)
     state = load_checkpoint(checkpoint)
+    from vidact.engine.checkpoint import check_compatible
+
+    check_compatible(state.get("recipe"), recipe.to_plain())
     try:
         model.load_state_dict(state["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
                               hint="test with the recipe the checkpoint was trained with") from None
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
     scores = predict_scores(model.to(device), loader, device)
     dataset = loader.dataset
     if scores.shape[0] != len(dataset):
