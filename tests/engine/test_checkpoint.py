@@ -203,10 +203,12 @@ def test_prune_keeps_newest_and_link_targets(tmp_path: Path) -> None:
         _set_mtime(path, 1_000 + i)
     update_links(tmp_path, paths[0], best=True)  # best is the oldest
     update_links(tmp_path, paths[-1], best=False)
+    (tmp_path / "best_top1_acc_epoch_1.pth").write_bytes(b"kept")  # the eval hook's business
+    (tmp_path / ".epoch_6.pth.x1y2.tmp").write_bytes(b"left by a killed save")
     removed = prune_checkpoints(tmp_path, keep_last=2)
-    assert sorted(p.name for p in removed) == ["epoch_2.pth", "epoch_3.pth"]
+    assert sorted(p.name for p in removed) == [".epoch_6.pth.x1y2.tmp", "epoch_2.pth", "epoch_3.pth"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "best.pth", "epoch_1.pth", "epoch_4.pth", "epoch_5.pth", "latest.pth"
+        "best.pth", "best_top1_acc_epoch_1.pth", "epoch_1.pth", "epoch_4.pth", "epoch_5.pth", "latest.pth"
     ]  # fmt: skip
     assert prune_checkpoints(tmp_path, keep_last=-1) == []
 

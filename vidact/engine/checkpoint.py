@@ -322,23 +322,29 @@ def _replace_link(link: Path, target: Path) -> None:
 def prune_checkpoints(work_dir: str | os.PathLike, keep_last: int) -> list[Path]:
     """Delete all but the `keep_last` newest checkpoint files in `work_dir`.
 
-    `latest.pth`/`best.pth` and the files they link to are never deleted. `keep_last <= 0`
-    keeps everything (the reference's `max_keep_ckpts: -1`).
+    `best*.pth` files (the evaluation hook manages those), `latest.pth` and the files the links
+    point at are never deleted. `keep_last <= 0` keeps everything (the reference's
+    `max_keep_ckpts: -1`). Temp files left by saves that were killed are removed either way:
+    call this after a save has completed, from the one process that saves.
 
     Returns:
         The deleted files.
     """
     work_dir = Path(work_dir)
-    if keep_last <= 0 or not work_dir.is_dir():
+    if not work_dir.is_dir():
         return []
+    removed = [p for p in work_dir.glob(".*.pth.*.tmp") if p.is_file() or p.is_symlink()]
+    for path in removed:
+        path.unlink(missing_ok=True)
+    if keep_last <= 0:
+        return removed
     protected = {(work_dir / name).resolve() for name in _LINKS if (work_dir / name).is_symlink()}
     files = [
         p
         for p in work_dir.glob("*.pth")
-        if p.name not in _LINKS and not p.name.startswith(".") and not p.is_symlink() and p.is_file()
+        if not p.name.startswith(("best", ".")) and p.name != LATEST and not p.is_symlink() and p.is_file()
     ]
     files.sort(key=lambda p: (p.stat().st_mtime_ns, _natural_key(p.name)), reverse=True)
-    removed = []
     for path in files[keep_last:]:
         if path.resolve() in protected:
             continue
