@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 import os
 import random
+import signal
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pytest
 import torch
+import torch.multiprocessing as mp
 from torch import nn
 
 from vidact.engine.checkpoint import (
@@ -122,6 +124,29 @@ def test_crash_mid_save_keeps_the_old_file(tmp_path: Path) -> None:
         parts.save(path, 2, extra={"boom": Unpicklable()})
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest_run.pth"]  # temp file removed
+
+
+def _save_then_die_mid_save(work_dir: str) -> None:
+    parts = Parts()
+    parts.save(Path(work_dir) / "epoch_1.pth", 2)
+
+    class DieMidWrite:
+        def __reduce__(self):
+            os.kill(os.getpid(), signal.SIGKILL)  # the process dies with half a checkpoint written
+
+    parts.save(Path(work_dir) / "epoch_2.pth", 4, extra={"die": DieMidWrite()})
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL") or "fork" not in mp.get_all_start_methods(), reason="POSIX")
+def test_sigkill_mid_save_then_auto_resume(tmp_path: Path) -> None:
+    proc = mp.get_context("fork").Process(target=_save_then_die_mid_save, args=(str(tmp_path),))
+    proc.start()
+    proc.join(timeout=60)
+    assert proc.exitcode == -signal.SIGKILL
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[0].startswith(".epoch_2.pth.") and names[1:] == ["epoch_1.pth"]  # temp file, never epoch_2.pth
+    state = Parts(seed=5).resume("auto", tmp_path)
+    assert state.path == tmp_path / "epoch_1.pth" and state.iteration == 2
 
 
 def test_load_errors_name_the_file(tmp_path: Path) -> None:
