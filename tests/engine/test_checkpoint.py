@@ -248,13 +248,16 @@ def test_compatible_recipes_pass() -> None:
 
 
 def test_incompatible_recipes_name_the_keys(tmp_path: Path) -> None:
-    classes = {**RECIPE, "model": {**RECIPE["model"], "cls_head": {**RECIPE["model"]["cls_head"], "num_classes": 400}}}
-    with pytest.raises(CheckpointError, match=r"number of classes: model\.cls_head\.num_classes: checkpoint 4, recipe 400"):
+    def with_model(**sections) -> dict:
+        return {**RECIPE, "model": {**RECIPE["model"], **sections}}
+
+    classes = with_model(cls_head={**RECIPE["model"]["cls_head"], "num_classes": 400})
+    with pytest.raises(CheckpointError, match=r"classes: model\.cls_head\.num_classes: checkpoint 4, recipe 400$"):
         check_compatible(RECIPE, classes)
-    arch = {**RECIPE, "model": {**RECIPE["model"], "backbone": {**RECIPE["model"]["backbone"], "depth": 50}}}
+    arch = with_model(backbone={**RECIPE["model"]["backbone"], "depth": 50})
     with pytest.raises(CheckpointError, match=r"architecture: model\.backbone\.depth: checkpoint 18, recipe 50"):
         check_compatible(RECIPE, arch)
-    head = {**RECIPE, "model": {**RECIPE["model"], "cls_head": {"type": "TSNHead", "num_classes": 4, "in_channels": 2048}}}
+    head = with_model(cls_head={"type": "TSNHead", "num_classes": 4, "in_channels": 2048})
     with pytest.raises(CheckpointError, match=r"in_channels: checkpoint 512, recipe 2048; model\.cls_head\.type: "):
         check_compatible(RECIPE, head)
 

@@ -152,7 +152,12 @@ def test_build_optimizer_by_name(name: str) -> None:
 
 def test_build_optimizer_from_spec_and_errors(tsm: nn.Module) -> None:
     spec = SGDSpec(
-        type="SGD", lr=LR, momentum=0.9, weight_decay=WD, constructor="TSMOptimizerConstructor", paramwise_cfg={"fc_lr5": True}
+        type="SGD",
+        lr=LR,
+        momentum=0.9,
+        weight_decay=WD,
+        constructor="TSMOptimizerConstructor",
+        paramwise_cfg={"fc_lr5": True},
     )
     opt = build_optimizer(tsm, spec)
     assert opt.defaults["momentum"] == 0.9 and _groups(opt)["lr5_weight"]["lr"] == pytest.approx(5 * LR)

@@ -103,7 +103,9 @@ class LrSchedule:
         warmup_ratio: float = 0.1,
     ) -> None:
         if iters_per_epoch <= 0 or total_epochs <= 0:
-            raise ValueError(f"iters_per_epoch and total_epochs must be positive, got {iters_per_epoch}, {total_epochs}")
+            raise ValueError(
+                f"iters_per_epoch and total_epochs must be positive, got {iters_per_epoch}, {total_epochs}"
+            )
         self.optimizer = optimizer
         self.regular_lr = regular_lr
         self.iters_per_epoch = iters_per_epoch
