@@ -128,3 +128,17 @@ def test_test_rejects_mismatched_checkpoint(app, tiny, trained, tmp_path):
 def test_bad_override_exits_2(app, tmp_path):
     result = CliRunner().invoke(app, ["train", str(RECIPE), "--set", "optimizer.lr=fast", "--work-dir", str(tmp_path)])
     assert result.exit_code == 2 and "optimizer.lr" in result.output
+
+
+def test_gpus_relaunches_under_torchrun(app, monkeypatch, tmp_path):
+    from vidact.commands import train as train_cmd
+
+    calls = []
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setattr(train_cmd.subprocess, "call", lambda cmd: calls.append(cmd) or 0)
+    monkeypatch.setattr(train_cmd.sys, "argv", ["vidact", "train", "r.yaml", "--gpus", "2", "--json"])
+    result = CliRunner().invoke(app, ["train", str(RECIPE), "--gpus", "2", "--work-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (cmd,) = calls
+    assert cmd[1:6] == ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m"]
+    assert cmd[6:] == ["vidact", "train", "r.yaml", "--json"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +20,9 @@ ResumeOpt = Annotated[
 ValidateOpt = Annotated[
     bool, typer.Option("--validate/--no-validate", help="Evaluate on data.val every evaluation.interval epochs.")
 ]
+GpusOpt = Annotated[
+    int, typer.Option("--gpus", min=1, help="Processes to start with torchrun (one per GPU; gloo processes on CPU).")
+]
 SeedOpt = Annotated[int | None, typer.Option("--seed", show_default="the recipe's seed, else 0", help="Random seed.")]
 
 
@@ -27,6 +33,7 @@ def train_command(
     resume: ResumeOpt = None,
     validate: ValidateOpt = True,
     seed: SeedOpt = None,
+    gpus: GpusOpt = 1,
     as_json: JsonOpt = False,
 ) -> None:
     """Train a recipe's model on CPU or GPU; checkpoints, log.jsonl and recipe.yaml go to the work dir.
@@ -40,16 +47,39 @@ def train_command(
         vidact dataset synth recognition --out data/synth && vidact train recipes/toy/tsm.yaml
 
         vidact train recipes/toy/tsm.yaml --set total_epochs=2 --work-dir runs/tsm --resume auto --json
+
+        vidact train recipes/tsm_r50_kinetics400.yaml --gpus 8
     """
+    if gpus > 1 and "LOCAL_RANK" not in os.environ:
+        raise typer.Exit(_relaunch_under_torchrun(gpus))
+    from vidact.engine.distributed import is_main_process
     from vidact.engine.trainer import train_recipe
     from vidact.schemas.load import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])
     out_dir = work_dir or Path(loaded.work_dir or Path("work_dirs") / recipe.stem)
     result = train_recipe(loaded, work_dir=out_dir, resume=resume, validate=validate, seed=seed)
+    if not is_main_process():
+        raise typer.Exit(143 if result["interrupted"] else 0)
     summary = ", ".join(f"{k} {v:.4f}" for k, v in result["metrics"].items()) or "no validation"
     err.print(f"trained {result['epochs']} epochs in {out_dir}: {summary}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(result)
     if result["interrupted"]:
         raise typer.Exit(143)
+
+
+def _relaunch_under_torchrun(gpus: int) -> int:
+    """Run this same command line as `python -m torch.distributed.run --nproc_per_node N -m vidact ...`."""
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg == "--gpus":
+            skip = True
+        elif not arg.startswith("--gpus="):
+            args.append(arg)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "vidact",
+           *args]
+    err.print(f"starting {gpus} processes: {' '.join(cmd)}", highlight=False, soft_wrap=True)
+    return subprocess.call(cmd)
