@@ -267,6 +267,16 @@ def test_incompatible_recipes_name_the_keys(tmp_path: Path) -> None:
         parts.resume(path, tmp_path, recipe=classes)
 
 
+def test_resume_with_amp_newly_enabled(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    parts = Parts()
+    parts.scaler = torch.amp.GradScaler("cpu", enabled=False)
+    path = parts.save(tmp_path / "epoch_1.pth", 2)
+    resumed = Parts()
+    with caplog.at_level(logging.WARNING, logger="vidact.engine.checkpoint"):
+        resumed.resume(path, tmp_path)
+    assert "no scaler state saved" in caplog.text and resumed.scaler.get_scale() == 1024.0
+
+
 def test_model_mismatch_is_a_checkpoint_error(tmp_path: Path) -> None:
     path = save_checkpoint(tmp_path / "other.pth", model=nn.Linear(2, 2), epoch=0, iteration=0)
     with pytest.raises(CheckpointError, match="other.pth: model state does not fit"):

@@ -243,7 +243,7 @@ def _load_states(path: Path, checkpoint: Mapping[str, Any], **targets: Any) -> N
         target, state = targets[name], checkpoint.get(name)
         if target is None:
             continue
-        if state is None:
+        if not state:  # None, or {} from a disabled GradScaler (resuming with AMP newly on)
             log.warning("%s: no %s state saved; %s starts fresh", path, name, name)
             continue
         try:
