@@ -141,7 +141,7 @@ class CheckpointHook(Hook):
             log.warning("interrupted: wrote %s; continue with --resume auto", path)
 
     def _save(self, trainer: Any, name: str) -> Path:
-        path = trainer.save_checkpoint(trainer.work_dir / name)
+        path = trainer.save_checkpoint(trainer.work_dir / name, self.save_optimizer)
         link(path, trainer.work_dir / "latest.pth")
         return path
 

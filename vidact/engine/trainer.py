@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from vidact.data.build import batch_to_device
-from vidact.errors import CheckpointError
+from vidact.errors import CheckpointError, RecipeError
 from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -234,25 +234,25 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------------------
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, with_optimizer: bool = True) -> dict[str, Any]:
         """Everything a resumed run needs, as plain tensors and numbers (loads with weights_only)."""
         return {
             "format": CHECKPOINT_FORMAT,
             "meta": {"epoch": self.epoch, "iter": self.iteration, "seed": self.seed},
             "state_dict": self.bare_model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizer": self.optimizer.state_dict() if with_optimizer else None,
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "scaler": self.scaler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_rng_state()},
             "recipe": self.recipe,
         }
 
-    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+    def save_checkpoint(self, path: str | os.PathLike, with_optimizer: bool = True) -> Path:
         """Write `state_dict()` to `path` atomically (temp file beside it, fsync, rename)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(path, "wb") as fh:
-            torch.save(self.state_dict(), fh)
+            torch.save(self.state_dict(with_optimizer), fh)
         return path
 
     def resume(self, checkpoint: str | os.PathLike) -> None:
@@ -271,7 +271,8 @@ class Trainer:
         except RuntimeError as exc:
             raise CheckpointError(f"{checkpoint}: does not fit this model ({str(exc).splitlines()[0]})",
                                   hint="was it trained with a different recipe?") from None
-        self.optimizer.load_state_dict(state["optimizer"])
+        if state.get("optimizer") is not None:
+            self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         if state.get("scaler"):
@@ -394,7 +395,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
     seed_everything(seed)
     if recipe.data.train is None:
-        raise CheckpointError("recipe has no data.train section") from None
+        raise RecipeError("the recipe has no data.train section")
     model = build_model(recipe.model)
     if recipe.load_from is not None:
         _load_weights(model, recipe.load_from)
@@ -490,7 +491,7 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
 
     data = recipe.data
     if data.test is None:
-        raise CheckpointError("recipe has no data.test section")
+        raise RecipeError("the recipe has no data.test section")
     loader = build_eval_loader(data.test, data.test_dataloader, data)
     model = build_model(recipe.model)
     state = load_checkpoint(checkpoint)
@@ -508,7 +509,7 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     scores = predict_scores(model.to(device), loader, device)
     dataset = loader.dataset
     if scores.shape[0] != len(dataset):
-        raise CheckpointError(
+        raise RecipeError(
             f"got {scores.shape[0]} score rows for {len(dataset)} test videos",
             hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
     protocol = test_protocol(recipe, dataset, checkpoint)
