@@ -333,7 +333,7 @@ def test_report_and_progress(tree: Path, tmp_path: Path):
     (tree / "bad.mp4").write_bytes(b"garbage")
     calls = []
     summary = extract_frames([tree], tmp_path / "out", progress=lambda r, done, total: calls.append((done, total)))
-    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert calls == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
     write_report(summary, tmp_path / "report.json")
     report = json.loads((tmp_path / "report.json").read_text())
     assert {k: report[k] for k in ("videos", "extracted", "skipped", "failed", "frames")} == {

@@ -67,11 +67,12 @@ def extract_frames_command(
                              flow=flow, flow_algo=flow_algo.value, bound=bound)
     shard_spec = parse_shard(shard) if shard is not None else None
     with _progress() as bar:
-        task = bar.add_task("extracting", total=None, frames=0)
+        task, frames = bar.add_task("extracting", total=None, frames=0), 0
 
-        def advance(result: VideoResult, finished: int, total: int) -> None:
-            bar.update(task, completed=finished, total=total, advance=0,
-                       frames=bar.tasks[task].fields["frames"] + (result.frames if result.status == "extracted" else 0))
+        def advance(result: VideoResult | None, finished: int, total: int) -> None:
+            nonlocal frames
+            frames += result.frames if result is not None and result.status == "extracted" else 0
+            bar.update(task, completed=finished, total=total, frames=frames)
 
         summary = extract_frames(videos, out, options, workers=_common.default_workers(workers),
                                  shard=shard_spec, overwrite=overwrite, progress=advance)

@@ -66,7 +66,9 @@ FRAME_COUNT_POLICY = "vidact.data.decoding.count_frames(backend='pyav'): demuxed
 FLOW_ALGOS = ("dis", "farneback")
 
 Status = Literal["extracted", "skipped", "failed"]
-Progress = Callable[["VideoResult", int, int], None]  # (result, videos finished, videos total)
+# (result, videos finished, videos total); first called with (None, 0, total) once the videos
+# are known, then after each video.
+Progress = Callable[["VideoResult | None", int, int], None]
 
 
 @dataclass(frozen=True)
@@ -534,7 +536,8 @@ def extract_frames(
         shard: (index, count): extract only `shard_jobs(jobs, index, count)`.
         overwrite: redo videos that are already done (also after a settings change).
         decode_threads: FFmpeg threads per video; None: the cores per busy worker, at least 2.
-        progress: called after each video with (result, finished, total).
+        progress: called with (None, 0, total) first, then after each video with (result,
+            finished, total).
 
     Raises:
         InputError: bad inputs, or done videos were extracted with other settings (without
@@ -548,6 +551,8 @@ def extract_frames(
     if shard is not None:
         jobs = shard_jobs(jobs, *shard)
     summary = ExtractSummary(str(out), shard)
+    if progress is not None:
+        progress(None, 0, len(jobs))
     todo = _plan(jobs, out, options, overwrite, summary, progress)
     if todo:
         busy = min(max(1, workers), len(todo))
