@@ -4,6 +4,7 @@ complete -c vidact -f
 complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets and their annotation files.'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
+complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and print them fully resolved (bases...'
 complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
@@ -111,6 +112,21 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l plot -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l short-side -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l new-size -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l every -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l quality -s q -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l flow
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l flow-algo -x -a 'dis farneback'
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l bound -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l overwrite
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l report -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l json
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l help
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a validate -d 'Check recipe files and list every problem in each one.'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -l help
