@@ -18,6 +18,8 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 FRAGMENTS_DIR = RECIPES / "_base"
 FRAGMENTS = sorted(FRAGMENTS_DIR.rglob("*.yaml"))
 FULL = sorted(p for p in RECIPES.rglob("*.yaml") if FRAGMENTS_DIR not in p.parents)
+# Published hyper-parameters sit at the top level; `recipes/toy/` holds the CPU-sized toys.
+PUBLISHED = [p for p in FULL if p.parent == RECIPES]
 
 
 def test_there_are_recipes():
@@ -30,7 +32,7 @@ def test_recipe_validates_and_round_trips(path):
     assert Recipe.model_validate(yaml.safe_load(recipe.to_yaml())) == recipe
 
 
-@pytest.mark.parametrize("path", FULL, ids=lambda p: str(p.relative_to(RECIPES)))
+@pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: str(p.relative_to(RECIPES)))
 def test_recipe_name_and_work_dir_follow_convention(path):
     recipe = load_recipe(path)
     model_name, backbone, dataset = path.stem.split("_", 2)
