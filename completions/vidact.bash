@@ -24,6 +24,8 @@ _vidact() {
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
+            "/test") path="test" ;;
+            "/train") path="train" ;;
         esac
     done
     case "$path" in
@@ -32,10 +34,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -190,6 +192,26 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--set -s --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "test")
+            case "$prev" in
+                --checkpoint|--out|--eval|--topk|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint --out --eval --topk --set -s --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "train")
+            case "$prev" in
+                --work-dir|--set|-s|--resume|--seed|--gpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--work-dir --set -s --resume --no-validate --validate --seed --gpus --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

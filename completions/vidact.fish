@@ -6,6 +6,8 @@ complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch 
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and print them fully resolved (bases...'
+complete -c vidact -n '__fish_use_subcommand' -a test -d 'Score data.test with a checkpoint and write the (N x C)...'
+complete -c vidact -n '__fish_use_subcommand' -a train -d 'Train a recipes model on CPU or GPU; checkpoints,...'
 complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
 complete -c vidact -n '__fish_use_subcommand' -l version
@@ -138,3 +140,20 @@ complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subc
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from validate' -l json
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from validate' -l help
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from validate' -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l checkpoint -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l out -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l eval -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l topk -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l json
+complete -c vidact -n '__fish_seen_subcommand_from test' -l help
+complete -c vidact -n '__fish_seen_subcommand_from test' -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l work-dir -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l resume -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l no-validate -l validate
+complete -c vidact -n '__fish_seen_subcommand_from train' -l seed -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l gpus -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l json
+complete -c vidact -n '__fish_seen_subcommand_from train' -l help
+complete -c vidact -n '__fish_seen_subcommand_from train' -F

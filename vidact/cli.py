@@ -117,13 +117,15 @@ def _setup_logging(level_name: str) -> None:
 
 def _register() -> None:
     """Attach every implemented subcommand. Unimplemented commands are simply not listed."""
-    from vidact.commands import dataset, doctor, eval as eval_cmd, extract_frames, recipe
+    from vidact.commands import dataset, doctor, eval as eval_cmd, extract_frames, recipe, test, train
 
     app.add_typer(dataset.app, name="dataset")
     app.command("extract-frames")(extract_frames.extract_frames_command)
     app.command("eval")(eval_cmd.eval_command)
     app.command("doctor")(doctor.doctor_command)
     app.add_typer(recipe.app, name="recipe")
+    app.command("train")(train.train_command)
+    app.command("test")(test.test_command)
 
 
 _register()
