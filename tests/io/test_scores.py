@@ -120,3 +120,16 @@ def test_unreadable_files(tmp_path):
     (tmp_path / "bad.json").write_text('{"scores": [[1, 2]')
     with pytest.raises(InputError, match=r"bad.json: malformed JSON at line 1"):
         read_scores(tmp_path / "bad.json")
+
+
+def test_npy_sidecar_protocol_is_read(tmp_path):
+    """`vidact test --out scores.npy` writes `scores.npy.protocol.json`; eval echoes it."""
+    import json
+
+    path = tmp_path / "scores.npy"
+    np.save(path, np.eye(3, dtype=np.float32))
+    (tmp_path / "scores.npy.protocol.json").write_text(json.dumps({"num_clips": 10, "num_crops": 3}))
+    scores = read_scores(path)
+    assert scores.protocol == {"num_clips": 10, "num_crops": 3}
+    (tmp_path / "scores.npy.protocol.json").unlink()
+    assert read_scores(path).protocol is None

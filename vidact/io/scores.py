@@ -73,10 +73,21 @@ def read_scores(path: str | Path) -> Scores:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{name}: expected JSON or .npy scores ({exc})") from None
     elif suffix == ".npy" or _starts_with_npy_magic(path):
-        return Scores(path, _load_npy(path, name), None)
+        return Scores(path, _load_npy(path, name), _sidecar_protocol(path))
     else:
         obj = read_json(path)
     return _from_json(path, name, obj)
+
+
+def _sidecar_protocol(path: str) -> dict[str, Any] | None:
+    """The protocol `vidact test` writes beside a .npy (`scores.npy.protocol.json`), or None."""
+    sidecar = Path(path + ".protocol.json")
+    if not sidecar.is_file():
+        return None
+    data = read_json(sidecar)
+    if not isinstance(data, dict):
+        raise InputError(f"{sidecar}: expected a JSON object with the test protocol")
+    return extract_protocol(data, str(sidecar)) if ("protocol" in data or "meta" in data) else data
 
 
 def extract_protocol(data: dict, name: str) -> dict[str, Any] | None:
