@@ -7,19 +7,18 @@ from typing import Literal
 import torch
 from torch import nn
 
-from vidact.models.common.layers import normal_init
-from vidact.models.heads.base import BaseHead
+from vidact.models.heads.i3d_head import I3DHead
 from vidact.models.registry import HEADS
 
 
 @HEADS.register()
-class SlowFastHead(BaseHead):
+class SlowFastHead(I3DHead):
     """Classify a clip from the slow and fast feature maps.
 
     The pooled features are concatenated as `[fast, slow]`, the reference's order, so classifier
     weights trained there keep their meaning; `in_channels` = fast channels + slow channels.
 
-    Args: as `I3DHead`.
+    Args: as `I3DHead` (only the dropout default differs, 0.8 as the reference).
     """
 
     def __init__(
@@ -40,18 +39,10 @@ class SlowFastHead(BaseHead):
             loss_cls=loss_cls,
             multi_class=multi_class,
             label_smooth_eps=label_smooth_eps,
+            spatial_type=spatial_type,
+            dropout_ratio=dropout_ratio,
+            init_std=init_std,
         )
-        self.spatial_type = spatial_type
-        self.dropout_ratio = dropout_ratio
-        self.init_std = init_std
-        self.avg_pool = nn.AdaptiveAvgPool3d((1, 1, 1)) if spatial_type == "avg" else None
-        self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio != 0 else None
-        self.fc_cls = nn.Linear(in_channels, num_classes)
-        self.init_weights()
-
-    def init_weights(self) -> None:
-        """Normal(0, init_std) classifier weights, zero bias."""
-        normal_init(self.fc_cls, std=self.init_std)
 
     def forward(self, x: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """`x: (slow (N, C_s, T_s, H, W), fast (N, C_f, T_f, H, W))` -> `(N, num_classes)`."""
