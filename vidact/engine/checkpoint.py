@@ -304,10 +304,11 @@ def update_links(work_dir: str | os.PathLike, path: str | os.PathLike, *, best: 
     """
     work_dir, path = Path(work_dir), Path(path)
     for name in (LATEST, BEST) if best else (LATEST,):
-        _replace_link(work_dir / name, path)
+        replace_link(work_dir / name, path)
 
 
-def _replace_link(link: Path, target: Path) -> None:
+def replace_link(link: Path, target: Path) -> None:
+    """Point `link` at `target`: a relative symlink replaced atomically, a copy where links fail."""
     if link.resolve() == target.resolve() and link.is_symlink():
         return
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")

@@ -8,11 +8,11 @@ with `latest`/`best` links; `LoggerHook` reports progress and writes the JSON-li
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from vidact.engine.checkpoint import replace_link
 from vidact.engine.logging import ProgressReporter
 
 log = logging.getLogger(__name__)
@@ -43,19 +43,6 @@ def infer_rule(key_indicator: str) -> str:
     if any(key in key_indicator for key in _GREATER_KEYS):
         return "greater"
     raise ValueError(f"cannot infer the rule for key_indicator '{key_indicator}'; pass rule='greater' or 'less'")
-
-
-def link(target: Path, name: Path) -> None:
-    """Point `name` at `target` (a relative symlink, replaced atomically; a copy where links fail)."""
-    tmp = name.with_name(f".{name.name}.tmp{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.symlink(target.name, tmp)
-    except OSError:
-        import shutil
-
-        shutil.copyfile(target, tmp)
-    os.replace(tmp, name)
 
 
 class EvalHook(Hook):
@@ -112,7 +99,7 @@ class EvalHook(Hook):
             self.best_ckpt.unlink(missing_ok=True)
         self.best_ckpt = trainer.save_checkpoint(
             trainer.work_dir / f"best_{self.key_indicator}_epoch_{trainer.epoch}.pth")
-        link(self.best_ckpt, trainer.work_dir / "best.pth")
+        replace_link(trainer.work_dir / "best.pth", self.best_ckpt)
         log.info("best %s so far: %.4f (epoch %d)", self.key_indicator, score, trainer.epoch)
 
 
@@ -142,7 +129,7 @@ class CheckpointHook(Hook):
 
     def _save(self, trainer: Any, name: str) -> Path:
         path = trainer.save_checkpoint(trainer.work_dir / name, self.save_optimizer)
-        link(path, trainer.work_dir / "latest.pth")
+        replace_link(trainer.work_dir / "latest.pth", path)
         return path
 
     def _prune(self, work_dir: Path) -> None:

@@ -302,19 +302,15 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a vidact checkpoint with `weights_only=True` (no code runs).
+    """Load a vidact training checkpoint (`weights_only=True`, via `vidact.engine.checkpoint`).
 
     Raises:
         CheckpointError: missing, truncated or not a vidact checkpoint.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # truncated zip, pickle refused, ...
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict) or "state_dict" not in state:
+    from vidact.engine import checkpoint as ckpt
+
+    state = ckpt.load_checkpoint(path)
+    if "state_dict" not in state:
         raise CheckpointError(f"{path}: not a checkpoint (no 'state_dict')")
     return state
 
