@@ -78,7 +78,7 @@ class EvalHook(Hook):
     def after_train_epoch(self, trainer: Any) -> None:
         if trainer.epoch % self.interval:
             return
-        results = trainer.evaluate(self.dataloader)
+        results = trainer.evaluate(self.dataloader, gpu_collect=self.gpu_collect)
         if not trainer.is_main:
             return
         metrics = self.dataloader.dataset.evaluate(results, **self.eval_kwargs)

@@ -212,25 +212,36 @@ class Trainer:
 
     # ---- evaluation --------------------------------------------------------------------------------
 
-    def predict(self, loader: Iterable) -> np.ndarray:
+    def predict(self, loader: Iterable, gpu_collect: bool = False) -> np.ndarray:
         """Class scores of every sample, `(N, C)` float32 in dataset order.
 
-        Distributed: each rank scores its `OrderedDistributedSampler` block and rank order is
-        dataset order, so the gathered rows are every sample once, in order.
+        Distributed: each rank scores the indices its sampler yields; `gather_ordered` collects
+        them on rank 0 keyed by dataset index (each sample once, padding duplicates dropped),
+        through CPU objects or, with `gpu_collect`, through tensors on the process group's device.
+        Ranks other than 0 get an empty array.
         """
         scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype)
-        if self.is_distributed:
-            gathered: list[Any] = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(gathered, scores)
-            scores = np.concatenate([g for g in gathered if len(g)])
-        return scores
+        if not self.is_distributed:
+            return scores
+        from vidact.engine.distributed import gather_ordered
 
-    def evaluate(self, loader: Iterable | None = None) -> list[np.ndarray]:
-        """Per-sample score arrays in dataset order (what `dataset.evaluate(results, ...)` takes)."""
+        sampler = getattr(loader, "sampler", None)
+        indices = list(getattr(sampler, "indices", None) or iter(sampler))
+        dataset_len = len(loader.dataset)
+        rows = gather_ordered(list(scores), indices[: len(scores)], dataset_len, gpu_collect=gpu_collect)
+        if rows is None:
+            return np.zeros((0, scores.shape[1] if scores.ndim == 2 else 0), np.float32)
+        return np.stack(rows).astype(np.float32, copy=False)
+
+    def evaluate(self, loader: Iterable | None = None, gpu_collect: bool = False) -> list[np.ndarray]:
+        """Per-sample score arrays in dataset order (what `dataset.evaluate(results, ...)` takes).
+
+        Distributed: complete on rank 0 only (other ranks get an empty list).
+        """
         loader = loader if loader is not None else self.val_loader
         if loader is None:
             raise ValueError("evaluate() needs a loader (no val_loader was given)")
-        return list(self.predict(loader))
+        return list(self.predict(loader, gpu_collect=gpu_collect))
 
     # ---- checkpoints -------------------------------------------------------------------------------
 
