@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from vidact.data.synth_video import synth_recognition
-from vidact.engine.trainer import train_recipe
+from vidact.engine.runs import train_recipe
 from vidact.schemas.load import load_recipe
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes" / "toy"

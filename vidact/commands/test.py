@@ -46,7 +46,7 @@ def test_command(
 
         vidact test recipes/toy/tsm.yaml --checkpoint best.pth --out s.json --eval top_k_accuracy --json
     """
-    from vidact.engine.trainer import test_recipe
+    from vidact.engine.runs import test_recipe
     from vidact.schemas.load import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])

@@ -53,7 +53,7 @@ def train_command(
     if gpus > 1 and "LOCAL_RANK" not in os.environ:
         raise typer.Exit(_relaunch_under_torchrun(gpus))
     from vidact.engine.distributed import is_main_process
-    from vidact.engine.trainer import train_recipe
+    from vidact.engine.runs import train_recipe
     from vidact.schemas.load import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])

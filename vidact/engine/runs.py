@@ -1,0 +1,231 @@
+"""Recipe-level runs: what `vidact train` and `vidact test` call.
+
+`train_recipe` builds the model, loaders, optimizer, schedule and hooks a recipe describes and
+hands them to the one `Trainer`; `test_recipe` scores `data.test` under the recipe's test
+protocol and writes the scores file `vidact eval` reads.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from vidact.engine.trainer import Trainer, find_latest_checkpoint, load_checkpoint, predict_scores, seed_everything
+from vidact.errors import CheckpointError, RecipeError
+from vidact.io.files import atomic_write
+
+log = logging.getLogger(__name__)
+
+def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None = None, validate: bool = True,
+                 seed: int | None = None, dist_info: Any = None) -> dict[str, Any]:
+    """Build everything a recipe describes and train it.
+
+    Args:
+        recipe: a validated `Recipe`.
+        work_dir: checkpoints, `log.jsonl` and `recipe.yaml` go here.
+        resume: 'auto' (the work dir's latest checkpoint, if any), a checkpoint path, or None
+            (then `recipe.resume_from`).
+        validate: run the EvalHook on `data.val` every `evaluation.interval` epochs.
+        seed: overrides `recipe.seed` (default 0).
+        dist_info: a `DistInfo` when launched by torchrun.
+
+    Returns:
+        `{"work_dir", "epochs", "iterations", "metrics", "best_checkpoint", "latest_checkpoint",
+        "interrupted"}`.
+    """
+    from vidact.data.build import build_dataloader, build_dataset
+    from vidact.engine.hooks import CheckpointHook, DistEvalHook, EvalHook, LoggerHook
+    from vidact.engine.optim import build_optimizer
+    from vidact.engine.schedules import build_lr_scheduler
+    from vidact.models import build_model
+
+    seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
+    work_dir = Path(work_dir)
+    if dist_info is None:
+        from vidact.engine.distributed import init_distributed
+
+        dist_info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
+    distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
+    seed_everything(seed)
+    if recipe.data.train is None:
+        raise RecipeError("the recipe has no data.train section")
+    model = build_model(recipe.model)
+    if recipe.load_from is not None:
+        _load_weights(model, recipe.load_from)
+    data = recipe.data
+    train_loader = build_dataloader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu,
+                                    dist=distributed, shuffle=True, seed=seed)
+    optimizer = build_optimizer(model, recipe.optimizer)
+    scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
+                                   total_epochs=recipe.total_epochs)
+    ckpt = recipe.checkpoint_config
+    hooks: list[Any] = [CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer)]
+    if validate and data.val is not None:
+        ev = recipe.evaluation
+        val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
+        hook_cls = DistEvalHook if distributed else EvalHook
+        hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
+                              key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
+                              topk=tuple(ev.topk)))
+    hooks.append(LoggerHook(recipe.log_config.interval))
+    opt_cfg = recipe.optimizer_config
+    trainer = Trainer(model, optimizer, scheduler, train_loader=train_loader, work_dir=work_dir,
+                      max_epochs=recipe.total_epochs, amp=recipe.amp.model_dump(),
+                      grad_clip=opt_cfg.grad_clip.model_dump() if opt_cfg.grad_clip else None,
+                      accumulate=opt_cfg.accumulate, hooks=hooks, dist_info=dist_info, seed=seed,
+                      recipe=recipe.to_plain())
+    start = _resume_path(resume, recipe.resume_from, work_dir)
+    if start is not None:
+        trainer.resume(start)
+    if trainer.is_main:
+        from vidact.io.files import atomic_write_text
+
+        atomic_write_text(work_dir / "recipe.yaml", recipe.to_yaml())
+    metrics = trainer.fit()
+    best = work_dir / "best.pth"
+    latest = work_dir / "latest.pth"
+    return {
+        "work_dir": str(work_dir), "epochs": trainer.epoch, "iterations": trainer.iteration, "metrics": metrics,
+        "best_checkpoint": str(best.resolve()) if best.exists() else None,
+        "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
+        "interrupted": trainer.stop_requested,
+    }
+
+
+def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: bool = False) -> Any:
+    """A loader over `dataset_spec` (test mode) in dataset order; batch and workers from `override`
+    (`val_dataloader` / `test_dataloader`) falling back to the `data` section's."""
+    from torch.utils.data import DataLoader
+
+    from vidact.data.build import build_dataset, collate
+    from vidact.data.samplers import OrderedDistributedSampler
+
+    dataset = build_dataset(dataset_spec, {"test_mode": True})
+    batch = override.videos_per_gpu or data.videos_per_gpu
+    workers = override.workers_per_gpu if override.workers_per_gpu is not None else data.workers_per_gpu
+    sampler = OrderedDistributedSampler(dataset) if distributed else None
+    return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
+                      collate_fn=collate, persistent_workers=workers > 0)
+
+
+def _resume_path(resume: str | None, resume_from: Any, work_dir: Path) -> Path | None:
+    if resume == "auto":
+        found = find_latest_checkpoint(work_dir)
+        if found is None:
+            log.info("--resume auto: no checkpoint in %s, starting from scratch", work_dir)
+        return found
+    if resume:
+        return Path(resume)
+    return Path(resume_from) if resume_from else None
+
+
+def _load_weights(model: nn.Module, path: Any) -> None:
+    """`load_from`: initialise the model from a checkpoint's weights; shapes that differ are skipped."""
+    state = load_checkpoint(path)["state_dict"]
+    own = model.state_dict()
+    fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    skipped = sorted(set(state) - set(fitting))
+    model.load_state_dict(fitting, strict=False)
+    log.info("load_from %s: %d tensors loaded, %d skipped (%s)", path, len(fitting), len(skipped),
+             ", ".join(skipped[:5]))
+
+
+def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.PathLike,
+                metrics: Sequence[str] = (), topk: Sequence[int] = (1, 5)) -> dict[str, Any]:
+    """Score `data.test` with a checkpoint under the recipe's test protocol and write the scores.
+
+    `.json` gets `{"scores": [[...]], "protocol": {...}}` (what `vidact eval` reads); `.npy` gets
+    the (N, C) array and a `<out>.protocol.json` beside it. Both are written atomically.
+
+    Returns:
+        `{"out", "num_samples", "num_classes", "protocol", "metrics"}`.
+    """
+    from vidact.models import build_model
+
+    data = recipe.data
+    if data.test is None:
+        raise RecipeError("the recipe has no data.test section")
+    loader = build_eval_loader(data.test, data.test_dataloader, data)
+    model = build_model(recipe.model)
+    state = load_checkpoint(checkpoint)
+    from vidact.engine.checkpoint import check_compatible
+
+    check_compatible(state.get("recipe"), recipe.to_plain())
+    try:
+        model.load_state_dict(state["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
+                              hint="test with the recipe the checkpoint was trained with") from None
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    scores = predict_scores(model.to(device), loader, device)
+    dataset = loader.dataset
+    if scores.shape[0] != len(dataset):
+        raise RecipeError(
+            f"got {scores.shape[0]} score rows for {len(dataset)} test videos",
+            hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
+    protocol = test_protocol(recipe, dataset, checkpoint)
+    write_scores(out, scores, protocol)
+    results = dataset.evaluate(list(scores), metrics=list(metrics), topk=tuple(topk)) if metrics else {}
+    return {"out": str(out), "num_samples": int(scores.shape[0]), "num_classes": int(scores.shape[1]),
+            "protocol": protocol, "metrics": {k: float(v) for k, v in results.items()}}
+
+
+def test_protocol(recipe: Any, dataset: Any, checkpoint: str | os.PathLike) -> dict[str, Any]:
+    """num_clips, num_crops, aggregation, input_size and the checkpoint / annotation hashes."""
+    steps = {step.type: step for step in dataset_pipeline(recipe.data.test)}
+    sample = steps.get("SampleFrames") or steps.get("DenseSampleFrames") or steps.get("UntrimmedSampleFrames")
+    num_crops = 10 if "TenCrop" in steps else 3 if "ThreeCrop" in steps else 1
+    imgs = dataset[0]["imgs"]
+    return {
+        "num_clips": int(getattr(sample, "num_clips", 1) or 1),
+        "num_crops": num_crops,
+        "aggregation": recipe.model.test_cfg.average_clips if recipe.model.test_cfg else None,
+        "input_size": [int(imgs.shape[-1]), int(imgs.shape[-2])],
+        "checkpoint_sha256": _sha256(checkpoint),
+        "ann_file_sha256": _sha256(recipe.data.test.ann_file),
+    }
+
+
+def dataset_pipeline(spec: Any) -> list[Any]:
+    """The pipeline step specs of a dataset spec (through RepeatDataset)."""
+    while hasattr(spec, "dataset"):
+        spec = spec.dataset
+    return list(getattr(spec, "pipeline", ()))
+
+
+def write_scores(out: str | os.PathLike, scores: np.ndarray, protocol: dict[str, Any]) -> None:
+    """Write scores where `vidact eval` reads them: JSON with its protocol, or .npy + sidecar."""
+    import json
+
+    out = Path(out)
+    if out.suffix.lower() == ".npy":
+        with atomic_write(out, "wb") as fh:
+            np.save(fh, scores.astype(np.float32))
+        with atomic_write(out.with_name(out.name + ".protocol.json"), "w", encoding="utf-8") as fh:
+            json.dump(protocol, fh, indent=2)
+    elif out.suffix.lower() == ".json":
+        with atomic_write(out, "w", encoding="utf-8") as fh:
+            json.dump({"scores": scores.astype(float).tolist(), "protocol": protocol}, fh)
+    else:
+        from vidact.errors import InputError
+
+        raise InputError(f"{out}: unknown scores format; use .npy or .json")
+
+
+def _sha256(path: Any) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
