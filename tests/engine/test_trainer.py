@@ -13,6 +13,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vidact.data.build import collate
+from vidact.data.samplers import DistributedSampler
+from vidact.data.seeded import ResumableSampler, SeededSamples
 from vidact.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, infer_rule
 from vidact.engine.trainer import Trainer, find_latest_checkpoint, load_checkpoint
 from vidact.errors import CheckpointError
@@ -82,7 +84,8 @@ def make_trainer(work_dir: Path, max_epochs: int = 2, hooks=(), seed: int = 0, d
                  **kwargs) -> Trainer:
     torch.manual_seed(seed)
     data = data or TinyData()
-    loader = DataLoader(data, batch_size=4, shuffle=True, collate_fn=collate, generator=torch.Generator())
+    loader = kwargs.pop("loader", None) or DataLoader(data, batch_size=4, shuffle=True, collate_fn=collate,
+                                                      generator=torch.Generator())
     model = TinyRecognizer()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     return Trainer(model, optimizer, HalvingLr(optimizer), train_loader=loader, work_dir=work_dir,
@@ -99,7 +102,8 @@ def test_one_epoch_finite_losses_and_atomic_checkpoint(tmp_path):
     assert (tmp_path / "latest.pth").resolve() == (tmp_path / "epoch_1.pth").resolve()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
     state = load_checkpoint(tmp_path / "latest.pth")
-    assert state["meta"] == {"epoch": 1, "iter": 4, "seed": 0}
+    assert (state["meta"]["epoch"], state["meta"]["iter"]) == (1, 4)
+    assert state["extra"]["seed"] == 0 and state["extra"]["epoch_iter"] == 0
     assert {"state_dict", "optimizer", "scheduler", "scaler", "rng", "recipe"} <= set(state)
     lines = (tmp_path / "log.jsonl").read_text().splitlines()
     assert len(lines) == 2 and '"samples_per_s"' in lines[0]
@@ -130,6 +134,62 @@ def test_resume_continues_with_identical_losses(tmp_path):
     resumed.fit()
     np.testing.assert_allclose(rest.losses, full.losses[4:], rtol=1e-6)
     assert resumed.epoch == 3 and (tmp_path / "part" / "epoch_3.pth").is_file()
+
+
+class CrashAt(Hook):
+    """Raise after iteration `n`, like a process killed mid-epoch (later hooks never run)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def after_train_iter(self, trainer) -> None:
+        if trainer.iteration == self.n:
+            raise RuntimeError("simulated crash")
+
+
+@pytest.mark.parametrize("resumable", [True, False], ids=["sampler-skips", "loader-replays"])
+def test_mid_epoch_resume_repeats_the_uninterrupted_losses(tmp_path, resumable):
+    def loader_for(data):
+        if not resumable:
+            return None
+        sampler = ResumableSampler(DistributedSampler(data, num_replicas=1, rank=0, seed=0), seed=0)
+        return DataLoader(SeededSamples(data), batch_size=4, sampler=sampler, collate_fn=collate)
+
+    full = Recorder()
+    data = TinyData()
+    make_trainer(tmp_path / "full", max_epochs=3, hooks=[full], loader=loader_for(data)).fit()
+    crashed = Recorder()
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        make_trainer(tmp_path / "part", max_epochs=3, loader=loader_for(data),
+                     hooks=[crashed, CheckpointHook(iter_interval=3), CrashAt(7)]).fit()
+    assert crashed.losses == full.losses[:7]
+    assert sorted(p.name for p in (tmp_path / "part").glob("*.pth")) == ["epoch_1.pth", "iter_6.pth", "latest.pth"]
+    rest = Recorder()
+    resumed = make_trainer(tmp_path / "part", max_epochs=3, hooks=[rest, CheckpointHook(iter_interval=3)],
+                           loader=loader_for(data))
+    assert resumed.resume("auto")
+    assert (resumed.epoch, resumed.iteration) == (1, 6)
+    resumed.fit()
+    np.testing.assert_allclose(rest.losses, full.losses[6:], rtol=1e-6)
+    assert not list((tmp_path / "part").glob("iter_*.pth"))  # superseded by epoch_3.pth
+
+
+def test_resume_auto_without_checkpoint_starts_fresh(tmp_path):
+    trainer = make_trainer(tmp_path)
+    assert trainer.resume("auto") is False and (trainer.epoch, trainer.iteration) == (0, 0)
+
+
+def test_eval_hook_best_score_survives_resume(tmp_path):
+    data = TinyData()
+    data.metric_script = [0.5, 0.4]
+    val = DataLoader(data, batch_size=8, collate_fn=collate)
+    make_trainer(tmp_path, max_epochs=1, hooks=[EvalHook(val), CheckpointHook()]).fit()
+    hook = EvalHook(val)
+    resumed = make_trainer(tmp_path, max_epochs=2, hooks=[hook, CheckpointHook()])
+    resumed.resume("auto")
+    assert hook.best_score == 0.5 and hook.best_ckpt.name == "best_top1_acc_epoch_1.pth"
+    resumed.fit()  # 0.4 is worse: the best checkpoint stays epoch 1's
+    assert (tmp_path / "best.pth").resolve().name == "best_top1_acc_epoch_1.pth"
 
 
 def test_accumulate_steps_every_n_batches(tmp_path):

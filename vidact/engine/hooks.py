@@ -31,6 +31,12 @@ class Hook:
     def before_train_iter(self, trainer: Any) -> None: ...
     def after_train_iter(self, trainer: Any) -> None: ...
 
+    def state_dict(self) -> dict[str, Any]:
+        """What this hook needs to continue after a resume (saved in every checkpoint)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
 
 def infer_rule(key_indicator: str) -> str:
     """'greater' for accuracy-like metrics (acc, top, AR@, auc, precision, mAP), 'less' for losses.
@@ -87,6 +93,13 @@ class EvalHook(Hook):
         if self.save_best:
             self._keep_best(trainer, trainer.metrics)
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"best_score": self.best_score, "best_ckpt": str(self.best_ckpt) if self.best_ckpt else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best_score = state.get("best_score")
+        self.best_ckpt = Path(state["best_ckpt"]) if state.get("best_ckpt") else None
+
     def _keep_best(self, trainer: Any, metrics: dict[str, float]) -> None:
         if self.key_indicator not in metrics:
             raise KeyError(f"key_indicator '{self.key_indicator}' is not among the metrics: {', '.join(metrics)}")
@@ -110,17 +123,40 @@ class DistEvalHook(EvalHook):
 class CheckpointHook(Hook):
     """Save `epoch_{n}.pth` every `interval` epochs, link `latest.pth`, keep the newest `max_keep_ckpts`.
 
-    On SIGTERM the trainer stops after the current step and this hook saves `latest.pth`'s target
-    before the process exits (an interrupted epoch restarts from its beginning on resume).
+    Within an epoch, a rolling `iter_{n}.pth` is written every `iter_interval` iterations and/or
+    every `time_interval_min` minutes (0 turns either off); only the newest is kept, and it goes
+    once the epoch's checkpoint exists. `--resume auto` continues from whichever is newest, at
+    the saved batch. On SIGTERM the trainer stops after the current step and this hook saves
+    before the process exits.
     """
 
-    def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_optimizer: bool = True) -> None:
+    def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_optimizer: bool = True,
+                 iter_interval: int = 0, time_interval_min: float = 0.0) -> None:
         self.interval, self.max_keep_ckpts, self.save_optimizer = interval, max_keep_ckpts, save_optimizer
+        self.iter_interval, self.time_interval_s = iter_interval, time_interval_min * 60.0
+        self._last_save = time.monotonic()
+        self._mid_epoch: Path | None = None
+
+    def before_run(self, trainer: Any) -> None:
+        self._last_save = time.monotonic()
+
+    def after_train_iter(self, trainer: Any) -> None:
+        if not trainer.is_main or trainer.epoch_iter >= len(trainer.train_loader):
+            return  # the epoch's end saves anyway
+        by_iter = self.iter_interval > 0 and trainer.iteration % self.iter_interval == 0
+        by_time = self.time_interval_s > 0 and time.monotonic() - self._last_save >= self.time_interval_s
+        if by_iter or by_time:
+            previous, self._mid_epoch = self._mid_epoch, self._save(trainer, f"iter_{trainer.iteration}.pth")
+            if previous is not None and previous != self._mid_epoch:
+                previous.unlink(missing_ok=True)
 
     def after_train_epoch(self, trainer: Any) -> None:
         if trainer.is_main and (trainer.epoch % self.interval == 0 or trainer.epoch == trainer.max_epochs):
             self._save(trainer, f"epoch_{trainer.epoch}.pth")
             self._prune(trainer.work_dir)
+            for stale in trainer.work_dir.glob("iter_*.pth"):
+                stale.unlink(missing_ok=True)
+            self._mid_epoch = None
 
     def after_run(self, trainer: Any) -> None:
         if trainer.stop_requested and trainer.is_main:
@@ -130,6 +166,7 @@ class CheckpointHook(Hook):
     def _save(self, trainer: Any, name: str) -> Path:
         path = trainer.save_checkpoint(trainer.work_dir / name, self.save_optimizer)
         replace_link(trainer.work_dir / "latest.pth", path)
+        self._last_save = time.monotonic()
         return path
 
     def _prune(self, work_dir: Path) -> None:

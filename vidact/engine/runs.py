@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vidact.engine.trainer import Trainer, find_latest_checkpoint, load_checkpoint, predict_scores, seed_everything
+from vidact.engine.trainer import Trainer, load_checkpoint, predict_scores, seed_everything
 from vidact.errors import CheckpointError, RecipeError
 from vidact.io.files import atomic_write
 
@@ -40,7 +40,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         `{"work_dir", "epochs", "iterations", "metrics", "best_checkpoint", "latest_checkpoint",
         "interrupted"}`.
     """
-    from vidact.data.build import build_dataloader, build_dataset
+    from vidact.data.build import build_dataset
     from vidact.engine.hooks import CheckpointHook, DistEvalHook, EvalHook, LoggerHook
     from vidact.engine.optim import build_optimizer
     from vidact.engine.schedules import build_lr_scheduler
@@ -60,20 +60,21 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     if recipe.load_from is not None:
         _load_weights(model, recipe.load_from)
     data = recipe.data
-    train_loader = build_dataloader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu,
-                                    dist=distributed, shuffle=True, seed=seed)
+    train_loader = build_train_loader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu, seed)
     optimizer = build_optimizer(model, recipe.optimizer)
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
-    ckpt = recipe.checkpoint_config
-    hooks: list[Any] = [CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer)]
-    if validate and data.val is not None:
+    hooks: list[Any] = []
+    if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
         val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
                               topk=tuple(ev.topk)))
+    ckpt = recipe.checkpoint_config
+    hooks.append(CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer,
+                                iter_interval=ckpt.iter_interval, time_interval_min=ckpt.time_interval_min))
     hooks.append(LoggerHook(recipe.log_config.interval))
     opt_cfg = recipe.optimizer_config
     trainer = Trainer(model, optimizer, scheduler, train_loader=train_loader, work_dir=work_dir,
@@ -81,7 +82,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
                       grad_clip=opt_cfg.grad_clip.model_dump() if opt_cfg.grad_clip else None,
                       accumulate=opt_cfg.accumulate, hooks=hooks, dist_info=dist_info, seed=seed,
                       recipe=recipe.to_plain())
-    start = _resume_path(resume, recipe.resume_from, work_dir)
+    start = resume or (str(recipe.resume_from) if recipe.resume_from else None)
     if start is not None:
         trainer.resume(start)
     if trainer.is_main:
@@ -99,6 +100,18 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     }
 
 
+def build_train_loader(dataset: Any, videos_per_gpu: int, workers_per_gpu: int, seed: int) -> Any:
+    """The training loader: this rank's shuffled share (`DistributedSampler`, one rank when not
+    distributed), with per-sample seeds so an epoch resumed mid-way repeats the uninterrupted one."""
+    from vidact.data.build import build_dataloader
+    from vidact.data.samplers import DistributedSampler
+    from vidact.data.seeded import ResumableSampler, SeededSamples
+
+    sampler = ResumableSampler(DistributedSampler(dataset, shuffle=True, seed=seed), seed)
+    return build_dataloader(SeededSamples(dataset), videos_per_gpu, workers_per_gpu, dist=True, seed=seed,
+                            sampler=sampler)
+
+
 def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: bool = False) -> Any:
     """A loader over `dataset_spec` (test mode) in dataset order; batch and workers from `override`
     (`val_dataloader` / `test_dataloader`) falling back to the `data` section's."""
@@ -113,17 +126,6 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
     sampler = OrderedDistributedSampler(dataset) if distributed else None
     return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
                       collate_fn=collate, persistent_workers=workers > 0)
-
-
-def _resume_path(resume: str | None, resume_from: Any, work_dir: Path) -> Path | None:
-    if resume == "auto":
-        found = find_latest_checkpoint(work_dir)
-        if found is None:
-            log.info("--resume auto: no checkpoint in %s, starting from scratch", work_dir)
-        return found
-    if resume:
-        return Path(resume)
-    return Path(resume_from) if resume_from else None
 
 
 def _load_weights(model: nn.Module, path: Any) -> None:

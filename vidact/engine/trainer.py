@@ -21,11 +21,9 @@ from torch import nn
 
 from vidact.data.build import batch_to_device
 from vidact.errors import CheckpointError
-from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_FORMAT = 1
 
 
 def seed_everything(seed: int) -> None:
@@ -94,6 +92,8 @@ class Trainer:
         self.epoch = 0  # completed epochs
         self.iteration = 0  # optimizer-schedule iterations (batches) done
         self.inner_iter = 0
+        self.epoch_iter = 0  # batches done in the current epoch (what a mid-epoch checkpoint records)
+        self._resume_epoch_iter = 0
         self.log_vars: dict[str, float] = {}
         self.metrics: dict[str, float] = {}
         self.metrics_epoch = -1  # the epoch `metrics` were computed after
@@ -160,22 +160,32 @@ class Trainer:
         return self.metrics
 
     def train_epoch(self) -> None:
-        """One pass over `train_loader`, reseeded with `seed + epoch`."""
-        seed_everything(self.seed + self.epoch)
+        """One pass over `train_loader`, reseeded with `seed + epoch`.
+
+        After a mid-epoch resume the pass starts at the saved batch: the sampler skips what was
+        done (nothing is decoded twice) and the generators continue from their saved states.
+        """
+        start, self._resume_epoch_iter = self._resume_epoch_iter, 0
+        if not start:
+            seed_everything(self.seed + self.epoch)
         _set_loader_epoch(self.train_loader, self.epoch, self.seed)
+        batches = _batches_from(self.train_loader, start)
         self.model.train()
         self.call_hook("before_train_epoch")
         self.optimizer.zero_grad(set_to_none=True)
         num_batches = len(self.train_loader)
-        for self.inner_iter, batch in enumerate(self.train_loader):
+        self.epoch_iter = start
+        for self.inner_iter, batch in enumerate(batches, start=start):
             self.call_hook("before_train_iter")
             last_micro = (self.inner_iter + 1) % self.accumulate == 0 or self.inner_iter + 1 == num_batches
             self.log_vars = self.train_step(batch, step=last_micro)
             self.iteration += 1
+            self.epoch_iter = self.inner_iter + 1
             self.call_hook("after_train_iter")
             if self.stop_requested:
                 return
         self.epoch += 1
+        self.epoch_iter = 0
         self.call_hook("after_train_epoch")
 
     def train_step(self, batch: Mapping[str, Any], *, step: bool = True) -> dict[str, float]:
@@ -245,52 +255,51 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------------------
 
-    def state_dict(self, with_optimizer: bool = True) -> dict[str, Any]:
-        """Everything a resumed run needs, as plain tensors and numbers (loads with weights_only)."""
-        return {
-            "format": CHECKPOINT_FORMAT,
-            "meta": {"epoch": self.epoch, "iter": self.iteration, "seed": self.seed},
-            "state_dict": self.bare_model.state_dict(),
-            "optimizer": self.optimizer.state_dict() if with_optimizer else None,
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "scaler": self.scaler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "numpy": _numpy_rng_state()},
-            "recipe": self.recipe,
-        }
-
     def save_checkpoint(self, path: str | os.PathLike, with_optimizer: bool = True) -> Path:
-        """Write `state_dict()` to `path` atomically (temp file beside it, fsync, rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_write(path, "wb") as fh:
-            torch.save(self.state_dict(with_optimizer), fh)
-        return path
+        """Write an atomic checkpoint (`vidact.engine.checkpoint.save_checkpoint`) of the whole run.
 
-    def resume(self, checkpoint: str | os.PathLike) -> None:
-        """Restore model, optimizer, schedule, scaler, epoch and iteration from a checkpoint.
+        Besides model, optimizer, schedule, scaler, RNG states and the recipe, `extra` records the
+        seed, the batches done in the current epoch (`epoch_iter`, for a mid-epoch resume) and
+        each hook's `state_dict()` (the best score so far, ...).
+        """
+        from vidact.engine.checkpoint import save_checkpoint
+
+        hooks = {type(hook).__name__: hook.state_dict() for hook in self.hooks if hasattr(hook, "state_dict")}
+        return save_checkpoint(
+            path, model=self.bare_model, optimizer=self.optimizer if with_optimizer else None,
+            scheduler=self.scheduler, scaler=self.scaler if self.scaler.is_enabled() else None,
+            epoch=self.epoch, iteration=self.iteration, recipe=self.recipe or None,
+            extra={"seed": self.seed, "epoch_iter": self.epoch_iter, "hooks": hooks},
+        )
+
+    def resume(self, checkpoint: str | os.PathLike) -> bool:
+        """Continue from a checkpoint file, or from the work dir's newest loadable one ('auto').
+
+        Restores model, optimizer, schedule, scaler, RNG states, epoch, iteration, the position
+        within an interrupted epoch and the hooks' states. The recipe is checked first.
+
+        Returns:
+            False when 'auto' finds no checkpoint (a fresh start), else True.
 
         Raises:
-            CheckpointError: unreadable file or a model that does not match.
+            CheckpointError: unreadable file, a recipe or model that does not match.
         """
-        state = load_checkpoint(checkpoint)
-        if self.recipe:
-            from vidact.engine.checkpoint import check_compatible
+        from vidact.engine.checkpoint import resume
 
-            check_compatible(state.get("recipe"), self.recipe)
-        try:
-            self.bare_model.load_state_dict(state["state_dict"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{checkpoint}: does not fit this model ({str(exc).splitlines()[0]})",
-                                  hint="was it trained with a different recipe?") from None
-        if state.get("optimizer") is not None:
-            self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None and state.get("scheduler") is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        if state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        self.epoch = int(state["meta"]["epoch"])
-        self.iteration = int(state["meta"]["iter"])
-        log.info("resumed from %s at epoch %d, iteration %d", checkpoint, self.epoch, self.iteration)
+        state = resume(checkpoint, self.work_dir, model=self.bare_model, optimizer=self.optimizer,
+                       scheduler=self.scheduler, scaler=self.scaler if self.scaler.is_enabled() else None,
+                       recipe=self.recipe or None)
+        if state is None:
+            return False
+        self.epoch, self.iteration = state.epoch, state.iteration
+        self._resume_epoch_iter = int(state.extra.get("epoch_iter", 0))
+        saved_hooks = state.extra.get("hooks") or {}
+        for hook in self.hooks:
+            if type(hook).__name__ in saved_hooks and hasattr(hook, "load_state_dict"):
+                hook.load_state_dict(saved_hooks[type(hook).__name__])
+        where = f", batch {self._resume_epoch_iter} of epoch {self.epoch + 1}" if self._resume_epoch_iter else ""
+        log.info("resumed from %s at epoch %d, iteration %d%s", state.path, self.epoch, self.iteration, where)
+        return True
 
 
 @torch.no_grad()
@@ -327,19 +336,37 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def find_latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
-    """`work_dir/latest.pth` if it exists, else the newest `epoch_N.pth`, else None."""
-    work_dir = Path(work_dir)
-    latest = work_dir / "latest.pth"
-    if latest.is_file():
-        return latest.resolve()
-    epochs = sorted(work_dir.glob("epoch_*.pth"), key=lambda p: int(p.stem.split("_")[1]))
-    return epochs[-1] if epochs else None
+    """The newest loadable checkpoint in `work_dir` (corrupt or partial files skipped), or None."""
+    from vidact.engine import checkpoint as ckpt
+
+    found = ckpt.find_latest_checkpoint(work_dir)
+    return found[0] if found else None
 
 
-def _numpy_rng_state() -> dict[str, Any]:
-    name, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-            "has_gauss": int(has_gauss), "cached": float(cached)}
+def _batches_from(loader: Iterable, start: int) -> Iterable:
+    """`loader`'s batches from batch `start` on: the sampler skips the first samples when it can
+    (`ResumableSampler.skip`), else the first `start` batches are loaded and dropped.
+
+    The generators were restored to their state after batch `start`, which already includes
+    what starting this pass drew (a loader's base seed); the skipping itself must not draw again.
+    """
+    if not start:
+        return loader
+    from vidact.engine.checkpoint import restore_rng, rng_state
+
+    saved = rng_state()
+    sampler = getattr(loader, "sampler", None)
+    batch_size = getattr(loader, "batch_size", None)
+    if hasattr(sampler, "skip") and batch_size:
+        sampler.skip(start * batch_size)
+        batches = iter(loader)
+    else:
+        log.warning("resuming at batch %d: this loader cannot skip, so those batches are loaded again", start)
+        batches = iter(loader)
+        for _ in range(start):
+            next(batches, None)
+    restore_rng(saved)
+    return batches
 
 
 def _set_loader_epoch(loader: Any, epoch: int, seed: int) -> None:

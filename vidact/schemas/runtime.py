@@ -21,6 +21,10 @@ class CheckpointConfigSpec(Spec):
     max_keep_ckpts: Annotated[int, Field(ge=-1)] = -1
     """Keep only the newest N epoch checkpoints; -1 keeps all."""
     save_optimizer: bool = True
+    iter_interval: Annotated[int, Field(ge=0)] = 0
+    """Also save a rolling mid-epoch checkpoint every N iterations (0: off)."""
+    time_interval_min: Annotated[float, Field(ge=0)] = 30.0
+    """Also save a rolling mid-epoch checkpoint every N minutes (0: off), so a crash loses at most that."""
 
 
 Metric = Literal[
