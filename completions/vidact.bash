@@ -21,6 +21,7 @@ _vidact() {
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
             "/extract-frames") path="extract-frames" ;;
+            "/predict") path="predict" ;;
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
@@ -34,10 +35,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -165,6 +166,16 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --short-side --new-size --every --quality -q --flow --flow-algo --bound --workers -j --shard --overwrite --report --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "predict")
+            case "$prev" in
+                --checkpoint|--topk|-k|--classes|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint --topk -k --classes --set -s --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
