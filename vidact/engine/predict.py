@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from vidact.errors import CheckpointError, DecodeError, InputError, RecipeError
+from vidact.evaluation.recognition import softmax
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ def predict_videos(recipe: Any, checkpoint: str | os.PathLike, videos: Sequence[
         raise RecipeError(f"got {scores.shape[0]} score rows for {len(scored)} videos",
                           hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
     average = recipe.model.test_cfg.average_clips
-    probs = scores if average == "prob" else _softmax(scores)
+    probs = scores if average == "prob" else softmax(scores)
     k = min(topk, num_classes)
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k] if len(scored) else np.zeros((0, k), np.int64)
 
@@ -105,7 +106,7 @@ def load_model(recipe: Any, checkpoint: str | os.PathLike) -> nn.Module:
         model.load_state_dict(state["state_dict"])
     except RuntimeError as exc:
         raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
-                              hint="predict with the recipe the checkpoint was trained with") from None
+                              hint="use the recipe the checkpoint was trained with") from None
     return model.eval()
 
 
@@ -185,9 +186,3 @@ def _batches(paths: Sequence[Path], spec: Any, batch_size: int, scored: list[int
             pending = []
     if pending:
         yield collate(pending)
-
-
-def _softmax(scores: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of `scores: (N, C)`, shifted by the row max for stability."""
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True)) if scores.size else scores
-    return shifted / shifted.sum(axis=1, keepdims=True) if scores.size else scores

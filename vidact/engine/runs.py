@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from vidact.engine.trainer import Trainer, load_checkpoint, predict_scores, seed_everything
-from vidact.errors import CheckpointError, RecipeError
+from vidact.errors import RecipeError
 from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -149,22 +149,13 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     Returns:
         `{"out", "num_samples", "num_classes", "protocol", "metrics"}`.
     """
-    from vidact.models import build_model
+    from vidact.engine.predict import load_model
 
     data = recipe.data
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     loader = build_eval_loader(data.test, data.test_dataloader, data)
-    model = build_model(recipe.model)
-    state = load_checkpoint(checkpoint)
-    from vidact.engine.checkpoint import check_compatible
-
-    check_compatible(state.get("recipe"), recipe.to_plain())
-    try:
-        model.load_state_dict(state["state_dict"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
-                              hint="test with the recipe the checkpoint was trained with") from None
+    model = load_model(recipe, checkpoint)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
