@@ -167,3 +167,51 @@ def test_normalize_segments_and_as_frames():
     assert F.as_frames(arr) is arr
     with pytest.raises(ValueError):
         F.as_frames([])
+
+
+def test_as_frames_returns_the_array_a_list_of_rows_came_from():
+    arr = np.random.randint(0, 256, size=(3, 4, 5, 3)).astype(np.uint8)
+    assert F.as_frames(list(arr)) is arr
+    # Anything else is stacked: a replaced row, a subset, another order, rows of a view.
+    rows = list(arr)
+    rows[1] = rows[1].copy()
+    for imgs in (rows, list(arr)[:2], [arr[1], arr[0], arr[2]], list(arr[::-1]), list(arr[:, 1:])):
+        out = F.as_frames(imgs)
+        assert not np.shares_memory(out, arr)
+        np.testing.assert_array_equal(out, np.stack(imgs))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 7, 3), (3, 5, 7), (2, 4, 6, 1), (2, 4, 6, 5)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32, np.int64, np.bool_])
+def test_flip_frames_matches_numpy_flip(shape, dtype):
+    frames = (np.random.rand(*shape) * 255).astype(dtype)
+    for source in (frames, frames[:, 1:4, 2:6], frames[:, :, ::-1]):
+        for direction, axis in (("horizontal", 2), ("vertical", 1)):
+            out = F.flip_frames(source, direction)
+            assert out.dtype == source.dtype and out.flags.c_contiguous
+            np.testing.assert_array_equal(out, np.flip(source, axis=axis))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64, np.int64])
+@pytest.mark.parametrize("to_bgr", [False, True])
+def test_normalize_rgb_is_bitwise_the_float32_formula(dtype, to_bgr):
+    frames = (np.random.rand(4, 9, 11, 3) * 255).astype(dtype)
+    mean = np.array([123.675, 116.28, 103.53], dtype=np.float32)
+    std = np.array([58.395, 57.12, 57.375], dtype=np.float32)
+    for source in (frames, frames[:, ::-1], frames[:, 1:5, 2:7]):
+        expected = np.array(source[..., ::-1] if to_bgr else source, dtype=np.float32)
+        expected -= mean
+        expected *= (1.0 / std.astype(np.float64)).astype(np.float32)
+        out = F.normalize_rgb(source, mean, std, to_bgr)
+        assert out.dtype == np.float32 and out.shape == source.shape
+        np.testing.assert_array_equal(out, expected)
+    # Channel-first underneath: the NCHW layout needs no copy.
+    nchw = F.format_shape(out, "NCHW", 1, 1)
+    assert nchw.flags.c_contiguous and np.shares_memory(nchw, out)
+
+
+@pytest.mark.parametrize("interpolation", sorted(F.INTERPOLATIONS))
+def test_resize_frames_to_the_same_size_is_what_opencv_gives(interpolation):
+    frames = np.random.randint(0, 256, size=(3, 20, 30, 3)).astype(np.uint8)
+    expected = np.stack([cv2.resize(f, (30, 20), interpolation=F.INTERPOLATIONS[interpolation]) for f in frames])
+    np.testing.assert_array_equal(F.resize_frames(frames, (30, 20), interpolation), expected)

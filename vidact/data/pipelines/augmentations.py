@@ -144,7 +144,8 @@ class Normalize:
 
     Required keys are "imgs" and "modality" (default "RGB"), plus "scale_factor" for Flow with
     `adjust_magnitude`; added or modified keys are "imgs" and "img_norm_cfg". RGB frames stay
-    (N, H, W, C); interleaved Flow frames (2T, H, W) become (T, H, W, 2) with channels (x, y).
+    (N, H, W, C) (a view of a channel-first buffer, so FormatShape's NCHW needs no copy);
+    interleaved Flow frames (2T, H, W) become (T, H, W, 2) with channels (x, y).
 
     Args:
         mean: per-channel means (2 for Flow).
