@@ -266,3 +266,22 @@ def test_eval_hook_saves_best_only_on_improvement(tmp_path):
     assert best == ["best_top1_acc_epoch_2.pth"]
     assert (tmp_path / "best.pth").resolve().name == "best_top1_acc_epoch_2.pth"
     assert hook.best_score == 0.75 and trainer.metrics == {"top1_acc": 0.6}
+
+
+def test_tensorboard_hook_writes_train_and_val_scalars(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from vidact.engine.hooks import TensorboardLoggerHook
+
+    data = TinyData()
+    val = DataLoader(data, batch_size=8, collate_fn=collate)
+    make_trainer(tmp_path, max_epochs=2, hooks=[EvalHook(val), TensorboardLoggerHook(interval=2)]).fit()
+    runs = list((tmp_path / "tf_logs").glob("events.out.tfevents.*"))
+    assert len(runs) == 1
+    events = EventAccumulator(str(runs[0].parent))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/loss_cls", "train/lr", "val/top1_acc"} <= tags
+    assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8]
+    assert [e.step for e in events.Scalars("val/top1_acc")] == [4, 8]

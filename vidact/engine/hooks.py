@@ -248,6 +248,57 @@ class LoggerHook(Hook):
             self.reporter.close()
 
 
+class TensorboardLoggerHook(Hook):
+    """Write the training losses, lr and validation metrics as TensorBoard scalars.
+
+    Needs the optional `tensorboard` package (`pip install 'vidact[tensorboard]'`); without it the
+    hook warns once and does nothing. Scalars go to `log_dir` (default `work_dir/tf_logs`), tagged
+    `train/<name>` every `interval` iterations and `val/<metric>` after each evaluation, with the
+    global iteration as step.
+    """
+
+    def __init__(self, interval: int = 20, log_dir: str | None = None) -> None:
+        self.interval, self.log_dir = interval, log_dir
+        self.writer: Any = None
+
+    @staticmethod
+    def available() -> bool:
+        import importlib.util
+
+        return importlib.util.find_spec("tensorboard") is not None
+
+    def before_run(self, trainer: Any) -> None:
+        if not trainer.is_main:
+            return
+        if not self.available():
+            log.warning("TensorboardLoggerHook: tensorboard is not installed (pip install 'vidact[tensorboard]'); "
+                        "no TensorBoard logs")
+            return
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(Path(self.log_dir) if self.log_dir else trainer.work_dir / "tf_logs"))
+
+    def after_train_iter(self, trainer: Any) -> None:
+        if self.writer is None or trainer.iteration % self.interval:
+            return
+        for name, value in trainer.log_vars.items():
+            self.writer.add_scalar(f"train/{name}", value, trainer.iteration)
+        self.writer.add_scalar("train/lr", trainer.current_lr(), trainer.iteration)
+
+    def after_train_epoch(self, trainer: Any) -> None:
+        if self.writer is None:
+            return
+        if trainer.metrics_epoch == trainer.epoch:
+            for name, value in trainer.metrics.items():
+                self.writer.add_scalar(f"val/{name}", value, trainer.iteration)
+        self.writer.flush()
+
+    def after_run(self, trainer: Any) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
 def _batch_size(trainer: Any) -> int:
     return int(getattr(trainer.train_loader, "batch_size", None) or 1)
 

@@ -76,6 +76,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     hooks.append(CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer,
                                 iter_interval=ckpt.iter_interval, time_interval_min=ckpt.time_interval_min))
     hooks.append(LoggerHook(recipe.log_config.interval))
+    hooks += tensorboard_hooks(recipe.log_config)
     opt_cfg = recipe.optimizer_config
     trainer = Trainer(model, optimizer, scheduler, train_loader=train_loader, work_dir=work_dir,
                       max_epochs=recipe.total_epochs, amp=recipe.amp.model_dump(),
@@ -98,6 +99,17 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
         "interrupted": trainer.stop_requested,
     }
+
+
+def tensorboard_hooks(log_config: Any) -> list[Any]:
+    """The `TensorboardLoggerHook` the recipe lists in `log_config.hooks`; when it lists none, one
+    anyway if tensorboard is installed (logs in `work_dir/tf_logs`)."""
+    from vidact.engine.hooks import TensorboardLoggerHook
+
+    listed = [h for h in log_config.hooks if h.type == "TensorboardLoggerHook"]
+    if listed:
+        return [TensorboardLoggerHook(log_config.interval, h.log_dir) for h in listed]
+    return [TensorboardLoggerHook(log_config.interval)] if TensorboardLoggerHook.available() else []
 
 
 def build_train_loader(dataset: Any, videos_per_gpu: int, workers_per_gpu: int, seed: int) -> Any:
