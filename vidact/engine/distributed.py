@@ -157,6 +157,24 @@ def allreduce_grads(params: Iterable[nn.Parameter], coalesce: bool = True, bucke
             offset += grad.numel()
 
 
+def broadcast_bn_buffers(module: nn.Module, src: int = 0) -> None:
+    """Copy rank `src`'s BatchNorm running statistics to every rank, in place (the reference
+    DistEvalHook's `broadcast_bn_buffer`).
+
+    DDP broadcasts buffers at the start of each training forward, but the forward then updates
+    them from each rank's own batch, so after training the ranks' running statistics differ.
+    Call this before distributed evaluation so every shard is scored by the model rank 0 saves.
+    No-op in a single process.
+    """
+    if get_world_size() == 1:
+        return
+    for sub in module.modules():
+        if isinstance(sub, nn.modules.batchnorm._BatchNorm) and sub.track_running_stats:
+            for buffer in (sub.running_mean, sub.running_var, sub.num_batches_tracked):
+                if buffer is not None:
+                    dist.broadcast(buffer, src)
+
+
 def _buckets(tensors: Sequence[torch.Tensor], bucket_size_mb: int) -> list[list[torch.Tensor]]:
     """Group by (dtype, device) so each bucket flattens into one tensor; split at the size cap."""
     limit = bucket_size_mb * 1024 * 1024 if bucket_size_mb > 0 else None
