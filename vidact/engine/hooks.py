@@ -117,7 +117,24 @@ class EvalHook(Hook):
 
 
 class DistEvalHook(EvalHook):
-    """EvalHook for distributed runs: every rank scores its shard, rank 0 computes the metrics."""
+    """EvalHook for distributed runs: every rank scores its shard, rank 0 computes the metrics.
+
+    Args:
+        broadcast_bn_buffer: copy rank 0's BatchNorm running statistics to every rank before
+            evaluating (DDP training leaves them different), so every shard is scored by the
+            model rank 0 saves.
+    """
+
+    def __init__(self, dataloader: Any, *args: Any, broadcast_bn_buffer: bool = True, **kwargs: Any) -> None:
+        super().__init__(dataloader, *args, **kwargs)
+        self.broadcast_bn_buffer = broadcast_bn_buffer
+
+    def after_train_epoch(self, trainer: Any) -> None:
+        if self.broadcast_bn_buffer and trainer.epoch % self.interval == 0:
+            from vidact.engine.distributed import broadcast_bn_buffers
+
+            broadcast_bn_buffers(trainer.bare_model)
+        super().after_train_epoch(trainer)
 
 
 class CheckpointHook(Hook):

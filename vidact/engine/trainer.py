@@ -238,7 +238,10 @@ class Trainer:
         sampler = getattr(loader, "sampler", None)
         indices = list(getattr(sampler, "indices", None) or iter(sampler))
         dataset_len = len(loader.dataset)
-        rows = gather_ordered(list(scores), indices[: len(scores)], dataset_len, gpu_collect=gpu_collect)
+        if len(scores) != len(indices):
+            raise ValueError(f"{len(scores)} score rows for {len(indices)} samples on rank "
+                             f"{torch.distributed.get_rank()}; set model.test_cfg.average_clips to score or prob")
+        rows = gather_ordered(list(scores), indices, dataset_len, gpu_collect=gpu_collect)
         if rows is None:
             return np.zeros((0, scores.shape[1] if scores.ndim == 2 else 0), np.float32)
         return np.stack(rows).astype(np.float32, copy=False)
