@@ -5,12 +5,13 @@ from __future__ import annotations
 import collections
 import concurrent.futures as cf
 import contextlib
+import functools
 import logging
 import logging.handlers
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,8 @@ def extract_frames(
         workers: processes extracting videos in parallel (1: in this process).
         shard: (index, count): extract only `shard_jobs(jobs, index, count)`.
         overwrite: redo videos that are already done (also after a settings change).
-        decode_threads: FFmpeg threads per video; None: the cores per busy worker, at least 2.
+        decode_threads: FFmpeg threads per video; None: see `_thread_plan` (1, plus a JPEG
+            encoding thread when a worker has a core to spare).
         progress: called with (None, 0, total) first, then after each video with (result,
             finished, total).
 
@@ -72,10 +74,9 @@ def extract_frames(
     todo = _plan(jobs, out, options, overwrite, summary, progress)
     if todo:
         busy = min(max(1, workers), len(todo))
-        # At least 2: frame threading decodes ahead while this worker encodes and writes, which
-        # matters where writes block (network file systems) or cores are shared.
-        threads = decode_threads or max(2, _cpu_count() // busy)
-        _run(todo, out, options, busy, threads, lambda r: _finish(summary, r, len(jobs), progress))
+        share = max(1, _cpu_count() // busy)
+        _run(todo, out, options, busy, share, lambda r: _finish(summary, r, len(jobs), progress),
+             decode_threads=decode_threads)
     summary.results.sort(key=lambda r: r.output)
     summary.seconds = time.perf_counter() - start
     return summary
@@ -108,13 +109,43 @@ def _finish(summary: ExtractSummary, result: VideoResult, total: int, progress: 
         progress(result, len(summary.results), total)
 
 
-def _extract_job(args: tuple[VideoJob, str, ExtractOptions, int]) -> VideoResult:
-    job, out, options, threads = args
-    return extract_video(job.source, Path(out) / job.rel, options, threads=threads)
+def _thread_plan(share: int, decode_threads: int | None) -> tuple[int, bool]:
+    """(FFmpeg decoding threads, whether to JPEG-encode on a second thread) for a worker owning
+    `share` cores.
+
+    Measured on 340x256 H.264 (benchmarks/README.md): FFmpeg frame threading costs ~20% more CPU
+    per frame than decoding in one thread, so a worker with one core decodes in one thread and
+    encodes inline. A worker with a spare core hands JPEG encoding and writing (about half the
+    per-frame work) to a second thread, which also keeps decoding while writes block.
+    """
+    encode = share >= 2
+    return decode_threads or max(1, share - encode), encode
 
 
-def _init_worker(threads: int, log_queue: Any, log_level: int) -> None:
-    cv2.setNumThreads(threads)  # OpenCV's own pool would oversubscribe the cores
+def _cv2_threads(share: int, options: ExtractOptions) -> int:
+    """OpenCV threads for a worker: its cores for optical flow, else 1 (colour conversion and
+    resizing of one frame are too small to split, and idle pool threads spin)."""
+    return share if options.flow else 1
+
+
+def _extract_job(args: tuple[VideoJob, str, ExtractOptions, int, int | None]) -> VideoResult:
+    job, out, options, share, decode_threads = args
+    threads, encode_thread = _thread_plan(share, decode_threads)
+    return extract_video(job.source, Path(out) / job.rel, options, threads=threads, encode_thread=encode_thread)
+
+
+@contextlib.contextmanager
+def _cv2_threads_set(count: int) -> Iterator[None]:
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(count)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
+
+
+def _init_worker(cv2_threads: int, log_queue: Any, log_level: int) -> None:
+    cv2.setNumThreads(cv2_threads)  # OpenCV's own pool would oversubscribe the cores
     # Send vidact's log records to the parent, whose handlers know about the progress bar.
     root = logging.getLogger("vidact")
     root.handlers[:] = [logging.handlers.QueueHandler(log_queue)]
@@ -130,8 +161,10 @@ class _Forward(logging.Handler):
 
 
 def _run(jobs: list[VideoJob], out: Path, options: ExtractOptions, workers: int, threads: int,
-         report: Callable[[VideoResult], None], fn: Callable[[tuple], VideoResult] = _extract_job) -> None:
-    """Extract `jobs` with `workers` processes (1: in this one), `report`ing each result.
+         report: Callable[[VideoResult], None], fn: Callable[[tuple], VideoResult] = _extract_job, *,
+         decode_threads: int | None = None) -> None:
+    """Extract `jobs` with `workers` processes (1: in this one), each owning `threads` cores,
+    `report`ing each result.
 
     A worker that dies (say, the decoder crashing on a bad file) breaks the pool: the videos in
     flight (running or queued) become suspects and the others go on in a new pool; then each
@@ -139,21 +172,29 @@ def _run(jobs: list[VideoJob], out: Path, options: ExtractOptions, workers: int,
     """
     # Largest first, so no long video starts last while the other workers sit idle.
     jobs = sorted(jobs, key=lambda job: _size(job.source), reverse=True)
+    args = functools.partial(_job_args, out=str(out), options=options, share=threads, decode_threads=decode_threads)
     if workers <= 1:
-        for job in jobs:
-            report(fn((job, str(out), options, threads)))
+        with _cv2_threads_set(_cv2_threads(threads, options)):
+            for job in jobs:
+                report(fn(args(job)))
         return
     queue, suspects = collections.deque(jobs), []
+    cv2_threads = _cv2_threads(threads, options)
     while queue:
-        suspects += _pool_pass(fn, queue, workers, out, options, threads, report)
+        suspects += _pool_pass(fn, args, queue, workers, cv2_threads, report)
     for job in suspects:
-        if _pool_pass(fn, collections.deque([job]), 1, out, options, threads, report):
+        if _pool_pass(fn, args, collections.deque([job]), 1, cv2_threads, report):
             report(VideoResult(job.source, str(out / job.rel), "failed",
                                reason="the worker process crashed while extracting it"))
 
 
-def _pool_pass(fn: Callable[[tuple], VideoResult], queue: collections.deque, workers: int, out: Path,
-               options: ExtractOptions, threads: int, report: Callable[[VideoResult], None]) -> list[VideoJob]:
+def _job_args(job: VideoJob, *, out: str, options: ExtractOptions, share: int,
+              decode_threads: int | None) -> tuple[VideoJob, str, ExtractOptions, int, int | None]:
+    return job, out, options, share, decode_threads
+
+
+def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tuple], queue: collections.deque,
+               workers: int, cv2_threads: int, report: Callable[[VideoResult], None]) -> list[VideoJob]:
     """Run jobs from `queue` until it is empty or the pool breaks; return the jobs then in flight."""
     context = _mp_context()
     log_queue = context.Queue()
@@ -161,14 +202,14 @@ def _pool_pass(fn: Callable[[tuple], VideoResult], queue: collections.deque, wor
     listener.start()
     level = logging.getLogger("vidact").getEffectiveLevel()
     pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                  initargs=(threads, log_queue, level))
+                                  initargs=(cv2_threads, log_queue, level))
     running: dict[cf.Future, VideoJob] = {}
     try:
         while queue or running:
             # Two jobs per worker: a worker never waits for this process to hand it the next one.
             while queue and len(running) < 2 * workers:
                 job = queue.popleft()
-                running[pool.submit(fn, (job, str(out), options, threads))] = job
+                running[pool.submit(fn, args(job))] = job
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             broken = [f for f in done if isinstance(f.exception(), cf.process.BrokenProcessPool)]
             for future in done:

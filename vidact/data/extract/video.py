@@ -17,7 +17,7 @@ import cv2
 
 from vidact.data.decoding import open_video
 from vidact.data.extract.flow import FlowWriter
-from vidact.data.extract.images import to_bgr, write_jpeg
+from vidact.data.extract.images import JpegWriter, to_bgr
 from vidact.data.extract.options import (
     FRAME_COUNT_POLICY,
     IMG_TMPL,
@@ -33,13 +33,16 @@ log = logging.getLogger(__name__)
 
 
 def extract_video(source: str | os.PathLike, target: str | os.PathLike,
-                  options: ExtractOptions = ExtractOptions(), *, threads: int = 1) -> VideoResult:
+                  options: ExtractOptions = ExtractOptions(), *, threads: int = 1,
+                  encode_thread: bool = False) -> VideoResult:
     """Extract one video into the folder `target` (replaced when it exists).
 
     Never raises for a bad video: the result has status 'failed' and a reason instead.
 
     Args:
         threads: FFmpeg decoding threads (1: decode in this thread).
+        encode_thread: JPEG-encode and write the frames on a second thread, overlapping the
+            decoding (both release the GIL); the files are the same.
     """
     source, target = os.fspath(source), Path(target)
     start = time.perf_counter()
@@ -47,7 +50,7 @@ def extract_video(source: str | os.PathLike, target: str | os.PathLike,
     _remove_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
-        manifest = _write_video(source, tmp, options, threads)
+        manifest = _write_video(source, tmp, options, threads, encode_thread)
         manifest["seconds"] = round(time.perf_counter() - start, 3)
         atomic_write_text(tmp / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         _replace_dir(tmp, target)
@@ -82,7 +85,8 @@ def _replace_dir(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_video(source: str, folder: Path, options: ExtractOptions, threads: int) -> dict[str, Any]:
+def _write_video(source: str, folder: Path, options: ExtractOptions, threads: int,
+                 encode_thread: bool) -> dict[str, Any]:
     """Write the frames (and flow) of `source` into `folder`; return the manifest minus timing."""
     import av
 
@@ -92,8 +96,8 @@ def _write_video(source: str, folder: Path, options: ExtractOptions, threads: in
     size, digest = os.path.getsize(source), _sha256(source)
     out_w, out_h = options.output_size(width, height)
     flow = FlowWriter(folder, options) if options.flow else None
-    written = 0
-    with av.open(source, metadata_errors="ignore") as container:
+    jpegs = JpegWriter(folder, IMG_TMPL, options.quality, threaded=encode_thread)
+    with av.open(source, metadata_errors="ignore") as container, jpegs:
         stream = container.streams.video[0]
         stream.thread_type, stream.thread_count = ("AUTO", threads) if threads > 1 else ("SLICE", 1)
         codec = stream.codec_context.name
@@ -104,10 +108,10 @@ def _write_video(source: str, folder: Path, options: ExtractOptions, threads: in
             if (out_w, out_h) != (img.shape[1], img.shape[0]):
                 shrink = out_w * out_h < img.shape[1] * img.shape[0]
                 img = cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-            written += 1
-            write_jpeg(folder / IMG_TMPL.format(written), img, options.quality)
+            jpegs.add(img)
             if flow is not None:
                 flow.add(img)
+    written = jpegs.count
     return {
         "format": MANIFEST_FORMAT,
         "source": {"path": source, "size": size, "sha256": digest},
@@ -158,3 +162,4 @@ def _decode_in_order(container, stream, index, num_frames: int, source: str) -> 
     if expected < num_frames:
         raise DecodeError(f"{source}: the stream ends after {expected} of {num_frames} frames"
                           + (f" ({last_error})" if last_error else ""))
+
