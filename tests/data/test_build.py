@@ -236,6 +236,35 @@ def test_worker_init_fn_seeds_from_seed_rank_and_worker():
     assert a == (random.random(), np.random.rand())
 
 
+class WorkerState(Dataset):
+    """Reports, from inside the loader worker, OpenCV's thread count and a user-init marker."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, idx):
+        import cv2
+
+        return {"cv2_threads": cv2.getNumThreads(), "user_init": _USER_INIT["id"]}
+
+
+_USER_INIT = {"id": -1}
+
+
+def _mark_user_init(worker_id):
+    _USER_INIT["id"] = worker_id
+
+
+def test_loader_workers_are_set_up_before_a_user_worker_init_fn():
+    loader = build_dataloader(WorkerState(), videos_per_gpu=2, workers_per_gpu=1, dist=False,
+                              worker_init_fn=_mark_user_init)
+    batch = next(iter(loader))
+    assert batch["cv2_threads"].tolist() == [1, 1]
+    assert batch["user_init"].tolist() == [0, 0]
+    seeded = next(iter(build_dataloader(WorkerState(), 2, 1, dist=False, seed=3)))
+    assert seeded["cv2_threads"].tolist() == [1, 1]
+
+
 def test_collate_data_containers():
     samples = [
         {"imgs": torch.ones(2, 3), "gt_bbox": DataContainer(np.zeros((k, 2)), stack=False, cpu_only=True),
