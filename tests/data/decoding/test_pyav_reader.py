@@ -169,3 +169,25 @@ def test_bad_indices_and_closed_reader(short_video):
     reader.close()
     with pytest.raises(DecodeError, match="closed"):
         reader.get_frames(np.array([0]))
+
+
+def test_rgb_conversion_is_pyavs_to_ndarray(tmp_path):
+    """The reader's shared single-threaded reformatter gives `to_ndarray('rgb24')`'s pixels, on
+    a textured 340x256 video (rows of 1020 bytes: padded in FFmpeg's buffers)."""
+    import av
+
+    path = tmp_path / "texture.mp4"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 340, 256, "yuv420p"
+        for _ in range(6):
+            img = rng.integers(0, 256, (256, 340, 3), dtype=np.uint8)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        expected = np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+    with PyAVReader(path) as reader:
+        np.testing.assert_array_equal(reader.get_frames(np.arange(6)[::-1]), expected[::-1])
