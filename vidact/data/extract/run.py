@@ -10,6 +10,7 @@ import logging
 import logging.handlers
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -196,33 +197,55 @@ def _job_args(job: VideoJob, *, out: str, options: ExtractOptions, share: int,
 def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tuple], queue: collections.deque,
                workers: int, cv2_threads: int, report: Callable[[VideoResult], None]) -> list[VideoJob]:
     """Run jobs from `queue` until it is empty or the pool breaks; return the jobs then in flight."""
-    context = _mp_context()
-    log_queue = context.Queue()
-    listener = logging.handlers.QueueListener(log_queue, _Forward())
-    listener.start()
-    level = logging.getLogger("vidact").getEffectiveLevel()
-    pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                  initargs=(cv2_threads, log_queue, level))
-    running: dict[cf.Future, VideoJob] = {}
+    with _main_path_hidden(fn):  # the workers run `fn` only; the CLI's main script is heavy
+        context = _mp_context()
+        log_queue = context.Queue()
+        listener = logging.handlers.QueueListener(log_queue, _Forward())
+        listener.start()
+        level = logging.getLogger("vidact").getEffectiveLevel()
+        pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                      initargs=(cv2_threads, log_queue, level))
+        running: dict[cf.Future, VideoJob] = {}
+        try:
+            while queue or running:
+                # Two jobs per worker: a worker never waits for this process to hand it the next one.
+                while queue and len(running) < 2 * workers:
+                    job = queue.popleft()
+                    running[pool.submit(fn, args(job))] = job
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                broken = [f for f in done if isinstance(f.exception(), cf.process.BrokenProcessPool)]
+                for future in done:
+                    if future not in broken:
+                        report(future.result())
+                        del running[future]
+                if broken:
+                    return list(running.values())
+            return []
+        finally:
+            # On Ctrl-C or an error, drop the jobs no worker has started yet.
+            pool.shutdown(wait=True, cancel_futures=True)
+            listener.stop()  # after the pool: every record of the workers has arrived
+
+
+@contextlib.contextmanager
+def _main_path_hidden(fn: Callable) -> Iterator[None]:
+    """Start worker processes without making them (or the fork server) import `__main__`.
+
+    multiprocessing imports the parent's main script by path in new processes, so functions
+    defined there unpickle. These workers run vidact functions only, and for the `vidact` console
+    script that import is the whole CLI (typer, rich, every command): ~0.2 s before the first
+    worker starts, and once more per spawned worker where there is no fork server.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if path is None or getattr(fn, "__module__", "__main__") == "__main__":
+        yield
+        return
+    del main.__file__
     try:
-        while queue or running:
-            # Two jobs per worker: a worker never waits for this process to hand it the next one.
-            while queue and len(running) < 2 * workers:
-                job = queue.popleft()
-                running[pool.submit(fn, args(job))] = job
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            broken = [f for f in done if isinstance(f.exception(), cf.process.BrokenProcessPool)]
-            for future in done:
-                if future not in broken:
-                    report(future.result())
-                    del running[future]
-            if broken:
-                return list(running.values())
-        return []
+        yield
     finally:
-        # On Ctrl-C or an error, drop the jobs no worker has started yet.
-        pool.shutdown(wait=True, cancel_futures=True)
-        listener.stop()  # after the pool: every record of the workers has arrived
+        main.__file__ = path
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
