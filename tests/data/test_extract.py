@@ -370,3 +370,40 @@ def test_a_crashing_worker_fails_only_its_video(tmp_path: Path):
     status = {Path(r.source).stem: r.status for r in results}
     assert status == {"a": "extracted", "b": "extracted", "c": "extracted", "d": "extracted", "crash": "failed"}
     assert len(results) == 5
+
+
+# ---- threading -----------------------------------------------------------------------------------
+
+
+def test_encoding_thread_writes_the_same_files(tree: Path, tmp_path: Path):
+    source = tree / "cls_b" / "v3.mp4"  # 14 frames: one full batch of 8 and a partial one
+    inline = extract_video(source, tmp_path / "inline", ExtractOptions(every=1))
+    threaded = extract_video(source, tmp_path / "threaded", ExtractOptions(every=1), encode_thread=True)
+    assert inline.frames == threaded.frames == 14
+    for name in frame_files(tmp_path / "inline"):
+        assert (tmp_path / "inline" / name).read_bytes() == (tmp_path / "threaded" / name).read_bytes()
+    assert [read_stamp(tmp_path / "threaded" / n) for n in frame_files(tmp_path / "threaded")] == list(range(14))
+
+
+def test_a_failing_encoding_thread_fails_the_video(tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import vidact.data.extract.images as images
+
+    def broken(path, img, quality):
+        raise OSError(f"{path}: disk full")
+
+    monkeypatch.setattr(images, "write_jpeg", broken)
+    result = extract_video(tree / "cls_a" / "v1.mp4", tmp_path / "v1", encode_thread=True)
+    assert result.status == "failed" and "disk full" in result.reason
+    assert not (tmp_path / "v1").exists() and hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize(("share", "decode_threads", "plan"), [
+    (1, None, (1, False)),  # a core per worker: decode and encode in one thread
+    (2, None, (1, True)),   # a spare core: JPEG encoding on a second thread
+    (4, None, (3, True)),
+    (1, 4, (4, False)),     # decode_threads wins for decoding
+])
+def test_thread_plan(share: int, decode_threads: int | None, plan: tuple[int, bool]):
+    from vidact.data.extract.run import _thread_plan
+
+    assert _thread_plan(share, decode_threads) == plan
