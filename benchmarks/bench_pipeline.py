@@ -10,7 +10,8 @@ FormatShape(NCHW), Collect, ToTensor. Per backend (PyAV, OpenCV, decord when imp
 - clips/s through `build_dataloader(workers_per_gpu=2, videos_per_gpu=1)` (first batches,
   worker start-up included, are left out of the timing);
 - the decode floor: `open_video(path, backend).get_frames(inds)` alone on exactly the frames the
-  single-process pipeline drew (same seeds), and the ratio pipeline / floor (goal <= 1.3).
+  single-process pipeline drew (same seeds), and the ratio pipeline / floor (goal <= 1.3);
+- with `--steps`, the time of each pipeline step in ms per clip (where the time beyond decode goes).
 
 With `--mmaction-python PY`, MMAction2 1.x's equivalent pipeline (PyAVInit + PyAVDecode(mode=
 'accurate'), DecordInit + DecordDecode(mode='accurate'), same transforms through mmcv's
@@ -120,6 +121,22 @@ def time_single(dataset, seeds: list[int]) -> float:
     return time.perf_counter() - start
 
 
+def time_steps(dataset, seeds: list[int]) -> dict[str, float]:
+    """Seconds spent in each pipeline step over the seeded samples (step name -> seconds)."""
+    totals: dict[str, float] = {}
+    for k, seed in enumerate(seeds):
+        np.random.seed(seed)
+        results = dataset._sample_results(k % len(dataset))
+        for i, step in enumerate(dataset.pipeline.transforms):
+            start = time.perf_counter()
+            results = step(results)
+            name = f"{i:>2} {type(step).__name__}"
+            for prefix in BACKENDS.values():  # one row for PyAVInit, OpenCVInit, ...
+                name = name.replace(f" {prefix}", " *")
+            totals[name] = totals.get(name, 0.0) + time.perf_counter() - start
+    return totals
+
+
 def drawn_indices(dataset, seeds: list[int]) -> list[tuple[str, np.ndarray]]:
     """The frames SampleFrames drew for each seeded sample (it is the first to draw)."""
     sample = build_pipeline([sample_frames_spec()])
@@ -195,7 +212,7 @@ def track_memory(it, iters: int) -> dict:
 # -- MMAction2 in its own interpreter ------------------------------------------------------
 
 PEER_SCRIPT = r"""
-import json, os, sys, time, types
+import gc, json, os, sys, time, types
 import numpy as np
 for name in ('mmaction.models.localizers.drn', 'mmaction.models.localizers.drn.drn'):
     module = types.ModuleType(name)
@@ -263,6 +280,10 @@ def kids(pid):
     return sorted(out)
 
 def loader(make):
+    # Collect the single-process runs' cyclic garbage here: PyAV >= 14 frames hold libswscale
+    # contexts with their own threads, and a forked worker collecting them waits forever on
+    # threads that were not forked (this hung the workers).
+    gc.collect()
     return torch.utils.data.DataLoader(DS(make), batch_size=1, shuffle=True, num_workers=2,
                                        persistent_workers=True)
 
@@ -348,7 +369,9 @@ def main() -> None:
                         help="interpreter with MMAction2 1.x installed, run as a subprocess")
     parser.add_argument("--peer-loader", action="store_true",
                         help="also time MMAction2's pipeline in a 2-worker DataLoader and run its "
-                             "memory check (hung in forked workers on the development machine)")
+                             "memory check (with --memory-iters)")
+    parser.add_argument("--steps", action="store_true",
+                        help="also print the time of each pipeline step (ms per clip)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -391,6 +414,15 @@ def report(args, paths, ann_file: Path, workdir: Path) -> None:
     for b in backends:
         lw = f"{n / loader[b]:>12.1f}" if b in loader else f"{'-':>12}"
         print(f"{b:<22}{n / single[b]:>16.1f}{lw}{n / floor[b]:>14.1f}{single[b] / floor[b]:>16.2f}")
+
+    if args.steps:
+        steps = {b: time_steps(datasets[b], seeds) for b in backends}
+        print(f"\n{'ms per clip, by step':<26}" + "".join(f"{b:>10}" for b in backends))
+        for name in steps[backends[0]]:
+            print(f"{name:<26}" + "".join(f"{1000 * steps[b].get(name, float('nan')) / n:>10.2f}"
+                                           for b in backends))
+        print(f"{'total':<26}" + "".join(f"{1000 * sum(steps[b].values()) / n:>10.2f}"
+                                        for b in backends))
 
     peer = {}
     if args.mmaction_python:
