@@ -26,7 +26,8 @@ and threads; the settings. A re-run skips a video whose manifest exists, whose s
 the requested ones and whose source size is unchanged (the checksum is not recomputed).
 
 Modules: `options` (what to write, results), `inputs` (videos and shards), `video` (one video),
-`flow`, `manifest` (skip decisions, report), `run` (a whole run across worker processes).
+`images` (frame -> BGR -> JPEG file, optionally on a helper thread), `flow`, `manifest` (skip
+decisions, report), `run` (a whole run across worker processes, threads per worker).
 """
 
 from __future__ import annotations
