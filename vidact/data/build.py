@@ -183,9 +183,8 @@ def build_dataloader(
     worker's `random` and NumPy state (`worker_init_fn`) are fixed, so two loaders built alike
     yield the same batches. Workers persist across epochs (their random streams go on rather than
     restart) unless `persistent_workers=False` is passed. Memory is pinned only when CUDA is there.
-    Each worker process first runs `configure_worker_process` (one OpenCV thread, a fixed glibc
-    mmap threshold, so its memory stays flat), then the seeding or a `worker_init_fn` given in
-    `kwargs`.
+    Each worker process first runs `configure_worker_process` (a fixed glibc mmap threshold, so
+    its memory stays flat), then the seeding or a `worker_init_fn` given in `kwargs`.
 
     Args:
         dataset: the dataset.
@@ -248,21 +247,19 @@ _MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_P
 
 
 def configure_worker_process() -> None:
-    """Set up a DataLoader worker process: one OpenCV thread and a fixed glibc mmap threshold.
+    """Set up a DataLoader worker process: fix glibc's mmap threshold, so memory stays flat.
 
-    Every loader worker calls this first. Threads: the workers already share the cores between
-    them (PyTorch likewise sets one thread per worker), so OpenCV's own pool would only
-    oversubscribe them. Memory: glibc raises its mmap threshold each time a large block from
-    mmap is freed (up to 32 MiB), so after the first clips the multi-megabyte frame buffers
-    come from the heap, which fragments and keeps its pages: a worker of the TSM pipeline grew
-    from ~215 MB to a ~500 MB plateau within a few hundred clips. With the threshold fixed at
-    glibc's initial 128 KiB, large buffers stay in mmap and go back to the system when freed,
-    and the worker stays at its start size. Skipped where the C library is not glibc, or when
-    the user tunes malloc through its MALLOC_*_ environment variables.
+    Every loader worker calls this first. glibc raises its mmap threshold each time a large
+    block from mmap is freed (up to 32 MiB), so after the first clips the multi-megabyte frame
+    buffers come from the heap, which fragments and keeps its pages: a worker of the TSM
+    pipeline grew from ~215 MB to a ~500 MB plateau within a few hundred clips. With the
+    threshold fixed at glibc's initial 128 KiB, large buffers stay in mmap and go back to the
+    system when freed, and the worker stays at its start size. Skipped where the C library is
+    not glibc, or when the user tunes malloc through its MALLOC_*_ environment variables.
+
+    OpenCV's thread count is left alone: `cv2.setNumThreads` in a forked worker, after the
+    parent has used OpenCV's pool, waits forever on the pool's (unforked) threads.
     """
-    import cv2
-
-    cv2.setNumThreads(1)
     if any(name in os.environ for name in _MALLOC_ENV):
         return
     try:
