@@ -284,7 +284,7 @@ class PyAVReader(VideoReader):
             from av.video.reformatter import VideoReformatter
 
             self._reformatter = VideoReformatter()
-        options = dict(width=width, height=height, format="rgb24")
+        options = {"width": width, "height": height, "format": "rgb24"}
         if self._sws_threads_option:
             try:
                 rgb = self._reformatter.reformat(frame, threads=1, **options)
