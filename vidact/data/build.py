@@ -243,6 +243,8 @@ def _init_worker(worker_id: int, then: Callable[[int], None] | None) -> None:
 # glibc's mallopt parameter, and the environment variables that already set it (or that turn
 # off its dynamic adjustment, which is all we need).
 _M_MMAP_THRESHOLD = -3
+_M_MMAP_MAX = -4
+_M_TRIM_THRESHOLD = -1
 _MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
 
 
@@ -265,6 +267,10 @@ def configure_worker_process() -> None:
     try:
         libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+        # glibc's defaults for the rest, in case the parent kept its freed memory for CPU training
+        # (`vidact.engine.malloc.keep_freed_memory`): mmap allowed, heap trimmed above 128 KiB.
+        libc.mallopt(_M_MMAP_MAX, 65536)
+        libc.mallopt(_M_TRIM_THRESHOLD, 128 * 1024)
     except (OSError, AttributeError):  # not glibc
         log.debug("mallopt unavailable; leaving malloc settings as they are")
 

@@ -116,6 +116,10 @@ class Trainer:
 
     def _prepare_model(self, model: nn.Module) -> nn.Module:
         model = model.to(self.device)
+        if self.device.type == "cpu":
+            from vidact.engine.malloc import keep_freed_memory
+
+            keep_freed_memory()
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             from vidact.models import to_channels_last
@@ -311,6 +315,10 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
     """Run `model(imgs, return_loss=False)` over `loader`; `(N, C)` float32 in loader order."""
     was_training = model.training
     model.eval()
+    if device.type == "cpu":
+        from vidact.engine.malloc import keep_freed_memory
+
+        keep_freed_memory()
     rows: list[np.ndarray] = []
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     try:
