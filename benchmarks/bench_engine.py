@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -187,6 +188,7 @@ def toy_data_share(epochs: int, work: Path) -> dict:
         sets += ["--set", f"data.{split}.ann_file={data / f'{ann}_list_videos.txt'}",
                  "--set", f"data.{split}.data_prefix={data}"]
     run_dir = work / "toy_run"
+    shutil.rmtree(run_dir, ignore_errors=True)  # log.jsonl appends: start clean
     cmd = [sys.executable, "-m", "vidact", "train", str(ROOT / "recipes" / "toy" / "tsm.yaml"), "--work-dir",
            str(run_dir), "--no-validate", "--json", "--set", f"total_epochs={epochs}", *sets]
     t0 = time.perf_counter()
