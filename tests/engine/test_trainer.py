@@ -285,3 +285,26 @@ def test_tensorboard_hook_writes_train_and_val_scalars(tmp_path):
     assert {"train/loss", "train/loss_cls", "train/lr", "val/top1_acc"} <= tags
     assert [e.step for e in events.Scalars("train/loss")] == [2, 4, 6, 8]
     assert [e.step for e in events.Scalars("val/top1_acc")] == [4, 8]
+
+
+class DtypeProbe(TinyRecognizer):
+    """Records the dtype its linear layer computed in (autocast changes it)."""
+
+    def forward(self, imgs, label=None, return_loss=True):
+        self.seen = self.fc(imgs.flatten(1)).dtype
+        return super().forward(imgs, label, return_loss)
+
+
+def test_bf16_autocast_on_cpu_and_fp16_falls_back(tmp_path, caplog):
+    for amp, expected in (({"enabled": True, "dtype": "bfloat16"}, torch.bfloat16),
+                          ({"enabled": True, "dtype": "float16"}, torch.float32)):
+        model = DtypeProbe()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        loader = DataLoader(TinyData(), batch_size=4, collate_fn=collate)
+        rec = Recorder()
+        trainer = Trainer(model, optimizer, train_loader=loader, work_dir=tmp_path, max_epochs=1, device="cpu",
+                          amp=amp, hooks=[rec])
+        trainer.fit()
+        assert model.seen == expected and all(np.isfinite(rec.losses))
+        assert not trainer.scaler.is_enabled()  # the grad scaler is for float16 on CUDA only
+    assert "float16 needs CUDA" in caplog.text
