@@ -16,13 +16,13 @@ from typer.testing import CliRunner
 
 from vidact.cli import VidactGroup
 from vidact.commands.predict import predict_command
-from vidact.data.synth_video import synth_recognition
 from vidact.engine import runs
 from vidact.engine.predict import predict_videos
 from vidact.io.scores import read_scores
 from vidact.schemas.load import load_recipe
 
-RECIPE = Path(__file__).parents[2] / "recipes" / "toy" / "tsm.yaml"
+from toy_data import RECIPE, make_tiny, overrides, set_args
+
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +35,7 @@ def app() -> typer.Typer:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("tiny_synth")
-    synth_recognition(root, num_videos_per_class=4, classes=("left", "right"), num_frames=16, size=(32, 32))
-    return root
-
-
-def overrides(root: Path) -> list[str]:
-    """The toy recipe on `root`, shrunk as in test_train.py: one ResNet stage, 2 epochs, batch 2."""
-    items = []
-    for split, ann in (("train", "train"), ("val", "val"), ("test", "val")):
-        items += [f"data.{split}.ann_file={root / f'{ann}_list_videos.txt'}", f"data.{split}.data_prefix={root}"]
-    return items + ["model.backbone.num_stages=1", "model.backbone.out_indices=[0]", "model.backbone.strides=[1]",
-                    "model.backbone.dilations=[1]", "model.cls_head.in_channels=64", "model.cls_head.num_classes=2",
-                    "data.videos_per_gpu=2", "data.workers_per_gpu=0", "total_epochs=2", "log_config.interval=1"]
-
-
-def set_args(root: Path, *extra: str) -> list[str]:
-    return [arg for item in (*overrides(root), *extra) for arg in ("--set", item)]
+    return make_tiny(tmp_path_factory.mktemp("tiny_synth"))
 
 
 @pytest.fixture(scope="module")

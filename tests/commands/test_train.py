@@ -15,10 +15,10 @@ from vidact.cli import VidactGroup
 from vidact.commands.eval import eval_command
 from vidact.commands import test as test_cmd
 from vidact.commands.train import train_command
-from vidact.data.synth_video import synth_recognition
 from vidact.io.scores import read_scores
 
-RECIPE = Path(__file__).parents[2] / "recipes" / "toy" / "tsm.yaml"
+from toy_data import RECIPE, make_tiny, set_args
+
 
 
 @pytest.fixture(scope="module")
@@ -32,28 +32,13 @@ def app() -> typer.Typer:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("tiny_synth")
-    synth_recognition(root, num_videos_per_class=4, classes=("left", "right"), num_frames=16, size=(32, 32))
-    return root
-
-
-def tiny_sets(root: Path) -> list[str]:
-    """Point the toy recipe at `root` and shrink it: one ResNet stage, 2 epochs, batch 2, no workers."""
-    sets = []
-    for split, ann in (("train", "train"), ("val", "val"), ("test", "val")):
-        sets += ["--set", f"data.{split}.ann_file={root / f'{ann}_list_videos.txt'}",
-                 "--set", f"data.{split}.data_prefix={root}"]
-    for item in ("model.backbone.num_stages=1", "model.backbone.out_indices=[0]", "model.backbone.strides=[1]",
-                 "model.backbone.dilations=[1]", "model.cls_head.in_channels=64", "model.cls_head.num_classes=2",
-                 "data.videos_per_gpu=2", "data.workers_per_gpu=0", "total_epochs=2", "log_config.interval=1"):
-        sets += ["--set", item]
-    return sets
+    return make_tiny(tmp_path_factory.mktemp("tiny_synth"))
 
 
 @pytest.fixture(scope="module")
 def trained(app, tiny, tmp_path_factory) -> tuple[Path, dict]:
     work_dir = tmp_path_factory.mktemp("work")
-    result = CliRunner().invoke(app, ["train", str(RECIPE), "--work-dir", str(work_dir), "--json", *tiny_sets(tiny)])
+    result = CliRunner().invoke(app, ["train", str(RECIPE), "--work-dir", str(work_dir), "--json", *set_args(tiny)])
     assert result.exit_code == 0, result.output
     return work_dir, json.loads(result.stdout)
 
@@ -73,7 +58,7 @@ def test_train_writes_checkpoints_log_and_json(trained):
 def test_resume_auto_continues_from_latest(app, tiny, trained):
     work_dir, _ = trained
     args = ["train", str(RECIPE), "--work-dir", str(work_dir), "--json", "--resume", "auto",
-            *tiny_sets(tiny), "--set", "total_epochs=3", "--no-validate"]
+            *set_args(tiny), "--set", "total_epochs=3", "--no-validate"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -85,7 +70,7 @@ def test_test_json_is_read_by_vidact_eval(app, tiny, trained, tmp_path):
     work_dir, _ = trained
     out = tmp_path / "scores.json"
     args = ["test", str(RECIPE), "--checkpoint", str(work_dir / "epoch_2.pth"), "--out", str(out),
-            "--eval", "top_k_accuracy", "--topk", "1", "--json", *tiny_sets(tiny)]
+            "--eval", "top_k_accuracy", "--topk", "1", "--json", *set_args(tiny)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -108,7 +93,7 @@ def test_test_npy_with_protocol_sidecar(app, tiny, trained, tmp_path):
     work_dir, _ = trained
     out = tmp_path / "scores.npy"
     args = ["test", str(RECIPE), "--checkpoint", str(work_dir / "epoch_2.pth"), "--out", str(out),
-            *tiny_sets(tiny), "--set", "model.test_cfg.average_clips=score"]
+            *set_args(tiny), "--set", "model.test_cfg.average_clips=score"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert np.load(out).shape == (2, 2)
@@ -119,7 +104,7 @@ def test_test_npy_with_protocol_sidecar(app, tiny, trained, tmp_path):
 def test_test_rejects_mismatched_checkpoint(app, tiny, trained, tmp_path):
     work_dir, _ = trained
     args = ["test", str(RECIPE), "--checkpoint", str(work_dir / "epoch_2.pth"), "--out", str(tmp_path / "s.json"),
-            *tiny_sets(tiny), "--set", "model.cls_head.num_classes=3"]
+            *set_args(tiny), "--set", "model.cls_head.num_classes=3"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1
     assert "number of classes" in result.output and not (tmp_path / "s.json").exists()

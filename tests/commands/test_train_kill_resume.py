@@ -13,28 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from vidact.data.synth_video import synth_recognition
 from vidact.engine.checkpoint import load_checkpoint
 
-RECIPE = Path(__file__).parents[2] / "recipes" / "toy" / "tsm.yaml"
+from toy_data import RECIPE, make_tiny, set_args
+
 EPOCHS = 12
-
-
-def _sets(root: Path) -> list[str]:
-    items = []
-    for split, ann in (("train", "train"), ("val", "val"), ("test", "val")):
-        items += [f"data.{split}.ann_file={root / f'{ann}_list_videos.txt'}", f"data.{split}.data_prefix={root}"]
-    items += ["model.backbone.num_stages=1", "model.backbone.out_indices=[0]", "model.backbone.strides=[1]",
-              "model.backbone.dilations=[1]", "model.cls_head.in_channels=64", "model.cls_head.num_classes=2",
-              "data.videos_per_gpu=2", "data.workers_per_gpu=1", f"total_epochs={EPOCHS}", "log_config.interval=1",
-              "checkpoint_config.iter_interval=1"]
-    return [arg for item in items for arg in ("--set", item)]
 
 
 def _train(work_dir: Path, root: Path, *extra: str) -> subprocess.Popen:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "vidact", "train", str(RECIPE), "--work-dir", str(work_dir), "--no-validate",
-           *_sets(root), *extra]
+           *set_args(root, "checkpoint_config.iter_interval=1", workers=1, epochs=EPOCHS), *extra]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -46,8 +35,7 @@ def _train_losses(work_dir: Path) -> dict[tuple[int, int], float]:
 
 @pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_auto(tmp_path):
-    root = tmp_path / "data"
-    synth_recognition(root, num_videos_per_class=4, classes=("left", "right"), num_frames=16, size=(32, 32))
+    root = make_tiny(tmp_path / "data")
 
     reference = _train(tmp_path / "uninterrupted", root)
     out, errs = reference.communicate(timeout=600)

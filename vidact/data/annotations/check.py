@@ -9,10 +9,8 @@ Entries are checked in parallel; bad lines are kept verbatim for a quarantine li
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -22,6 +20,7 @@ import numpy as np
 from vidact.data.annotations.build import frame_folder_count
 from vidact.data.annotations.lists import LabelList, read_label_list
 from vidact.errors import AnnotationError, VidactError
+from vidact.parallel import process_map
 from vidact.io.files import atomic_write_text, read_text
 
 ProgressCallback = Callable[[int, int], None]
@@ -163,17 +162,4 @@ def check_annotations(
 
 
 def _run(entries: list[_Entry], workers: int, progress: ProgressCallback | None) -> list[str | None]:
-    def collect(results) -> list[str | None]:  # noqa: ANN001 - an iterator of reasons
-        done = []
-        for reason in results:
-            done.append(reason)
-            if progress is not None:
-                progress(len(done), len(entries))
-        return done
-
-    if workers <= 1 or len(entries) <= 1:
-        return collect(check_entry(e) for e in entries)
-    workers = min(workers, len(entries))
-    # spawn, not fork: the parent may hold decoder or OpenMP threads.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return collect(pool.map(check_entry, entries, chunksize=max(1, len(entries) // (workers * 8))))
+    return process_map(check_entry, entries, workers, progress)

@@ -7,9 +7,7 @@ depend on the number of worker processes; dataset-level draws (split, ids) use `
 from __future__ import annotations
 
 import json
-import multiprocessing
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -18,6 +16,7 @@ import numpy as np
 
 from vidact.data.synth_video.shapes import DIRECTIONS
 from vidact.errors import InputError
+from vidact.parallel import process_map
 from vidact.io.files import atomic_write_text
 
 # Random-stream tags: video i of a dataset draws from default_rng((seed, tag, i)).
@@ -73,21 +72,7 @@ def _check_common(size: tuple[int, int], fps: float, val_ratio: float, classes: 
 
 def _run_jobs(fn: Callable[[_J], Any], jobs: Sequence[_J], workers: int, progress: ProgressCallback | None) -> list:
     """`[fn(job) for job in jobs]`, in order, over `workers` spawned processes when > 1."""
-
-    def report(results: Iterator) -> list:
-        done = []
-        for result in results:
-            done.append(result)
-            if progress is not None:
-                progress(len(done), len(jobs))
-        return done
-
-    if workers <= 1 or len(jobs) <= 1:
-        return report(fn(job) for job in jobs)
-    workers = min(workers, len(jobs))
-    # spawn, not fork: the parent may hold torch/OpenMP threads.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return report(pool.map(fn, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    return process_map(fn, jobs, workers, progress)
 
 
 def _write_json(path: Path, obj: Any) -> None:
