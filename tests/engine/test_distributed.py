@@ -145,3 +145,17 @@ def test_nccl_without_cuda_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(RuntimeError, match="nccl needs CUDA"):
         vdist.init_distributed("nccl")
+
+
+def test_srun_tasks_get_torchrun_variables():
+    from vidact.engine.distributed import first_host, slurm_to_torchrun_env
+
+    env = {"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1", "SLURM_JOB_NODELIST": "gpu[003-004,010]"}
+    assert slurm_to_torchrun_env(env)
+    assert (env["RANK"], env["WORLD_SIZE"], env["LOCAL_RANK"]) == ("5", "8", "1")
+    assert (env["MASTER_ADDR"], env["MASTER_PORT"]) == ("gpu003", "29500")
+    torchrun = {"RANK": "0", "SLURM_PROCID": "1", "SLURM_NTASKS": "2"}  # torchrun under srun: left alone
+    assert not slurm_to_torchrun_env(torchrun) and torchrun["RANK"] == "0"
+    single = {"SLURM_PROCID": "0", "SLURM_NTASKS": "1"}  # one task (e.g. sbatch): not distributed
+    assert not slurm_to_torchrun_env(single) and "RANK" not in single
+    assert [first_host(n) for n in ("node7", "a1,b2", "n[1-3]", "x[08,09]-y", "")] == ["node7", "a1", "n1", "x08-y", ""]

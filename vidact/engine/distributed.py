@@ -41,8 +41,50 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def slurm_to_torchrun_env(environ: dict[str, str] | None = None) -> bool:
+    """Describe an `srun`-launched task the way torchrun would (RANK, LOCAL_RANK, WORLD_SIZE,
+    MASTER_ADDR, MASTER_PORT) from Slurm's variables, so `srun vidact train ...` with one task per
+    GPU joins one process group. Nothing changes when RANK is already set (torchrun, maybe under
+    srun) or the step has a single task. MASTER_ADDR defaults to the step's first node and
+    MASTER_PORT to 29500.
+
+    Returns:
+        True when the variables were filled in.
+    """
+    env = os.environ if environ is None else environ
+    if "RANK" in env or "SLURM_PROCID" not in env or int(env.get("SLURM_NTASKS", "1") or 1) <= 1:
+        return False
+    env["RANK"] = env["SLURM_PROCID"]
+    env["WORLD_SIZE"] = env["SLURM_NTASKS"]
+    env["LOCAL_RANK"] = env.get("SLURM_LOCALID", "0")
+    nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST", "")
+    env.setdefault("MASTER_ADDR", first_host(nodelist) or "127.0.0.1")
+    env.setdefault("MASTER_PORT", "29500")
+    return True
+
+
+def first_host(nodelist: str) -> str:
+    """The first host name of a Slurm node list: 'gpu[003-004,010],cpu1' -> 'gpu003'."""
+    depth, end = 0, len(nodelist)
+    for i, char in enumerate(nodelist):  # the first entry ends at the first comma outside brackets
+        depth += (char == "[") - (char == "]")
+        if char == "," and depth == 0:
+            end = i
+            break
+    entry = nodelist[:end].strip()
+    if "[" not in entry:
+        return entry
+    prefix, rest = entry.split("[", 1)
+    ranges, suffix = rest.split("]", 1) if "]" in rest else (rest, "")
+    return prefix + ranges.split(",", 1)[0].split("-", 1)[0] + suffix
+
+
 def init_distributed(backend: str | None = None) -> DistInfo:
-    """Join the process group torchrun describes (RANK, LOCAL_RANK, WORLD_SIZE), or run alone.
+    """Join the process group torchrun (or Slurm's srun) describes, or run alone.
+
+    torchrun's variables (RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) are read as they
+    are; a task started by `srun` with several tasks gets them from Slurm's
+    (`slurm_to_torchrun_env`).
 
     Args:
         backend: 'nccl' or 'gloo'; None picks nccl when CUDA is available, gloo otherwise.
@@ -51,6 +93,7 @@ def init_distributed(backend: str | None = None) -> DistInfo:
         The rank, world size and device (cuda:LOCAL_RANK with CUDA, else cpu). Without
         WORLD_SIZE > 1 nothing is initialised and `is_distributed` is False.
     """
+    slurm_to_torchrun_env()
     rank, local_rank, world_size = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0), _env_int("WORLD_SIZE", 1)
     cuda = torch.cuda.is_available()
     if world_size <= 1 and not (dist.is_available() and dist.is_initialized()):
