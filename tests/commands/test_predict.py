@@ -125,6 +125,16 @@ def test_undecodable_video_is_reported_and_exits_1(app, tiny, checkpoint, tmp_pa
     assert "1 of 2 videos could not be decoded" in result.stderr
 
 
+def test_no_decodable_video_at_all_exits_1(app, tiny, checkpoint, tmp_path):
+    bad = tmp_path / "corrupt.mp4"
+    bad.write_bytes(os.urandom(4096))
+    args = ["predict", str(RECIPE), "--checkpoint", str(checkpoint), str(bad), "--json", *set_args(tiny)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["num_failed"] == 1 and not report["videos"][0]["ok"]
+
+
 def test_missing_video_exits_2(app, tiny, checkpoint, tmp_path):
     missing = tmp_path / "nope.mp4"
     args = ["predict", str(RECIPE), "--checkpoint", str(checkpoint), str(missing), *set_args(tiny)]

@@ -79,7 +79,7 @@ def predict_videos(recipe: Any, checkpoint: str | os.PathLike, videos: Sequence[
         raise RecipeError(f"got {scores.shape[0]} score rows for {len(scored)} videos",
                           hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
     average = recipe.model.test_cfg.average_clips
-    probs = scores if average == "prob" else softmax(scores)
+    probs = scores if average == "prob" or not len(scored) else softmax(scores)
     k = min(topk, num_classes)
     top = np.argsort(-probs, axis=1, kind="stable")[:, :k] if len(scored) else np.zeros((0, k), np.int64)
 
