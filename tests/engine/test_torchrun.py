@@ -145,3 +145,36 @@ def test_broadcast_bn_buffers_is_a_no_op_alone() -> None:
     bn.running_mean.fill_(0.5)
     broadcast_bn_buffers(torch.nn.Sequential(bn))
     assert torch.equal(bn.running_mean, torch.full((3,), 0.5))
+
+
+def test_vidact_test_under_torchrun_writes_the_single_process_scores(tmp_path: Path) -> None:
+    import json
+
+    from toy_data import RECIPE, make_tiny, overrides, set_args
+
+    from vidact.engine.runs import train_recipe
+    from vidact.schemas.load import load_recipe
+
+    root = make_tiny(tmp_path / "data")
+    lines = [*(root / "train_list_videos.txt").read_text().splitlines(),
+             *(root / "val_list_videos.txt").read_text().splitlines()]
+    (root / "eval_list_videos.txt").write_text("\n".join(lines[:NUM_EVAL]) + "\n")  # odd: ranks get 4 and 3
+    train_recipe(load_recipe(RECIPE, overrides(root, epochs=1)), work_dir=tmp_path / "work", validate=False)
+    args = ["-m", "vidact", "test", str(RECIPE), "--checkpoint", str(tmp_path / "work" / "epoch_1.pth"), "--json",
+            "--eval", "top_k_accuracy", "--topk", "1",
+            *set_args(root, f"data.test.ann_file={root / 'eval_list_videos.txt'}")]
+    alone = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "alone.json")], env=_env(),
+                           capture_output=True, text=True, timeout=TIMEOUT_S, check=False)
+    _check(alone, "vidact test")
+    both = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                           *args, "--out", str(tmp_path / "ranks.json")], env=_env(), capture_output=True, text=True,
+                          timeout=TIMEOUT_S, check=False)
+    _check(both, "torchrun vidact test")
+    summary_alone, summary_ranks = json.loads(alone.stdout), json.loads(both.stdout)  # one JSON object: rank 0's
+    assert summary_ranks["num_samples"] == summary_alone["num_samples"] == NUM_EVAL
+    assert summary_ranks["metrics"] == summary_alone["metrics"]
+    want = json.loads((tmp_path / "alone.json").read_text())
+    got = json.loads((tmp_path / "ranks.json").read_text())
+    assert got["protocol"] == want["protocol"]
+    torch.testing.assert_close(torch.tensor(got["scores"]), torch.tensor(want["scores"]), **SCORE_TOL)
+    assert len({tuple(row) for row in want["scores"]}) == NUM_EVAL  # distinct rows: order is checked

@@ -39,18 +39,23 @@ def test_command(
     Clips and crops follow the recipe's test pipeline (SampleFrames num_clips, ThreeCrop/TenCrop)
     and are combined per model.test_cfg.average_clips. The file is stamped with its protocol:
     num_clips, num_crops, aggregation, input_size, checkpoint_sha256 and ann_file_sha256.
+    Under torchrun the ranks share the videos and rank 0 writes the file.
 
     Examples:
 
         vidact test recipes/toy/tsm.yaml --checkpoint work_dirs/toy_tsm/best.pth --out scores.json
 
         vidact test recipes/toy/tsm.yaml --checkpoint best.pth --out s.json --eval top_k_accuracy --json
+
+        torchrun --nproc-per-node 4 -m vidact test recipes/tsm_r50_kinetics400.yaml --checkpoint best.pth --out s.npy
     """
     from vidact.engine.runs import test_recipe
     from vidact.schemas.load import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])
     result = test_recipe(loaded, checkpoint=checkpoint, out=out, metrics=metrics or [], topk=topk or (1, 5))
+    if result["out"] is None:  # a torchrun rank other than 0: rank 0 reports
+        return
     p = result["protocol"]
     err.print(f"wrote {out}: {result['num_samples']} videos x {result['num_classes']} classes "
               f"({p['num_clips']} clips x {p['num_crops']} crops, {p['aggregation']})", highlight=False,

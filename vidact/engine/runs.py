@@ -158,25 +158,39 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     `.json` gets `{"scores": [[...]], "protocol": {...}}` (what `vidact eval` reads); `.npy` gets
     the (N, C) array and a `<out>.protocol.json` beside it. Both are written atomically.
 
+    Under torchrun (or srun) every rank scores its contiguous share of the test set; rank 0
+    gathers the rows back into dataset order, writes the file and computes the metrics.
+
     Returns:
-        `{"out", "num_samples", "num_classes", "protocol", "metrics"}`.
+        `{"out", "num_samples", "num_classes", "protocol", "metrics"}` (on ranks other than 0,
+        `{"out": None, "rank": r}`).
     """
+    from vidact.engine.distributed import init_distributed
     from vidact.engine.predict import load_model
+    from vidact.engine.trainer import gather_scores
 
     data = recipe.data
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
-    loader = build_eval_loader(data.test, data.test_dataloader, data)
+    info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
+    loader = build_eval_loader(data.test, data.test_dataloader, data, info.is_distributed)
     model = load_model(recipe, checkpoint)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = info.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     scores = predict_scores(model.to(device), loader, device)
     dataset = loader.dataset
+    rows_per_video_hint = "set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing"
+    if info.is_distributed:
+        try:
+            gathered = gather_scores(scores, loader)
+        except ValueError as exc:
+            raise RecipeError(str(exc).split(";")[0], hint=rows_per_video_hint) from None
+        if gathered is None:
+            return {"out": None, "rank": info.rank}
+        scores = gathered
     if scores.shape[0] != len(dataset):
-        raise RecipeError(
-            f"got {scores.shape[0]} score rows for {len(dataset)} test videos",
-            hint="set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing")
+        raise RecipeError(f"got {scores.shape[0]} score rows for {len(dataset)} test videos", hint=rows_per_video_hint)
     protocol = test_protocol(recipe, dataset, checkpoint)
     write_scores(out, scores, protocol)
     results = dataset.evaluate(list(scores), metrics=list(metrics), topk=tuple(topk)) if metrics else {}

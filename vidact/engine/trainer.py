@@ -237,18 +237,9 @@ class Trainer:
         scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype)
         if not self.is_distributed:
             return scores
-        from vidact.engine.distributed import gather_ordered
-
-        sampler = getattr(loader, "sampler", None)
-        indices = list(getattr(sampler, "indices", None) or iter(sampler))
-        dataset_len = len(loader.dataset)
-        if len(scores) != len(indices):
-            raise ValueError(f"{len(scores)} score rows for {len(indices)} samples on rank "
-                             f"{torch.distributed.get_rank()}; set model.test_cfg.average_clips to score or prob")
-        rows = gather_ordered(list(scores), indices, dataset_len, gpu_collect=gpu_collect)
-        if rows is None:
-            return np.zeros((0, scores.shape[1] if scores.ndim == 2 else 0), np.float32)
-        return np.stack(rows).astype(np.float32, copy=False)
+        gathered = gather_scores(scores, loader, gpu_collect=gpu_collect)
+        return gathered if gathered is not None else np.zeros((0, scores.shape[1] if scores.ndim == 2 else 0),
+                                                               np.float32)
 
     def evaluate(self, loader: Iterable | None = None, gpu_collect: bool = False) -> list[np.ndarray]:
         """Per-sample score arrays in dataset order (what `dataset.evaluate(results, ...)` takes).
@@ -330,6 +321,24 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
     finally:
         model.train(was_training)
     return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def gather_scores(scores: np.ndarray, loader: Any, gpu_collect: bool = False) -> np.ndarray | None:
+    """This rank's score rows (one per index its sampler yielded) -> every sample's rows, in dataset
+    order and each once, on rank 0 (`gather_ordered`); None on the other ranks.
+
+    Raises:
+        ValueError: the model gave more or fewer rows than this rank had samples.
+    """
+    from vidact.engine.distributed import gather_ordered
+
+    sampler = getattr(loader, "sampler", None)
+    indices = list(getattr(sampler, "indices", None) or iter(sampler))
+    if len(scores) != len(indices):
+        raise ValueError(f"{len(scores)} score rows for {len(indices)} samples on rank "
+                         f"{torch.distributed.get_rank()}; set model.test_cfg.average_clips to score or prob")
+    rows = gather_ordered(list(scores), indices, len(loader.dataset), gpu_collect=gpu_collect)
+    return None if rows is None else np.stack(rows).astype(np.float32, copy=False)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vidact.data.synth_video import synth_recognition
 
-RECIPE = Path(__file__).parents[2] / "recipes" / "toy" / "tsm.yaml"
+RECIPE = Path(__file__).parents[1] / "recipes" / "toy" / "tsm.yaml"
 
 
 def make_tiny(root: Path) -> Path:
