@@ -158,14 +158,7 @@ class ActivityNetDataset(BaseDataset):
             KeyError: an unknown metric.
         """
         logger = logger or log
-        if not isinstance(results, list):
-            raise TypeError(f"results must be a list, but got {type(results)}")
-        if len(results) != len(self):
-            raise ValueError(f"The length of results is not equal to the dataset len: {len(results)} != {len(self)}")
-        metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-        for metric in metrics:
-            if metric != "AR@AN":
-                raise KeyError(f"metric {metric} is not supported; supported: AR@AN")
+        metrics = self._check_results(results, metrics, ("AR@AN",))
         self._warn_substituted(logger)
         proposals, _ = self._import_proposals(results)
         outcome = ar_an(self._import_ground_truth(), proposals, max_avg_proposals,

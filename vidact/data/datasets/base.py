@@ -244,6 +244,24 @@ class BaseDataset(Dataset, metaclass=abc.ABCMeta):
         else:
             raise ValueError(f"{os.fspath(out)}: unsupported results format {ext!r}; use .json, .yaml or .pkl")
 
+    def _check_results(self, results: Any, metrics: str | Sequence[str], allowed: Sequence[str]) -> list[str]:
+        """The checks every `evaluate` starts with: `results` is a list with one entry per sample and
+        each metric is one of `allowed`. Returns `metrics` as a list.
+
+        Raises:
+            TypeError: results is not a list. ValueError: its length differs from the dataset's.
+            KeyError: an unknown metric.
+        """
+        if not isinstance(results, list):
+            raise TypeError(f"results must be a list, but got {type(results)}")
+        if len(results) != len(self):
+            raise ValueError(f"The length of results is not equal to the dataset len: {len(results)} != {len(self)}")
+        metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+        for metric in metrics:
+            if metric not in allowed:
+                raise KeyError(f"metric {metric} is not supported; supported: {', '.join(allowed)}")
+        return metrics
+
     def _warn_substituted(self, logger: logging.Logger) -> None:
         failures = self.failure_report()
         if failures:
@@ -287,18 +305,11 @@ class RecognitionDataset(BaseDataset):
             KeyError: an unknown metric.
         """
         logger = logger or log
-        if not isinstance(results, list):
-            raise TypeError(f"results must be a list, but got {type(results)}")
-        if len(results) != len(self):
-            raise ValueError(f"The length of results is not equal to the dataset len: {len(results)} != {len(self)}")
+        metrics = self._check_results(results, metrics,
+                                      ("top_k_accuracy", "mean_class_accuracy", "mean_average_precision"))
         if not isinstance(topk, (int, tuple)):
             raise TypeError(f"topk must be int or tuple of int, but got {type(topk)}")
         topk = (topk,) if isinstance(topk, int) else topk
-        metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-        allowed = ("top_k_accuracy", "mean_class_accuracy", "mean_average_precision")
-        for metric in metrics:
-            if metric not in allowed:
-                raise KeyError(f"metric {metric} is not supported; supported: {', '.join(allowed)}")
         self._warn_substituted(logger)
         gt_labels = [info["label"] for info in self.video_infos]
         scores = np.stack([np.asarray(r) for r in results]) if results else np.zeros((0, 0))

@@ -437,14 +437,7 @@ class SSNDataset(BaseDataset):
         Returns:
             'mAP@0.10' ... 'mAP@0.90'.
         """
-        if not isinstance(results, list):
-            raise TypeError(f"results must be a list, but got {type(results)}")
-        if len(results) != len(self):
-            raise ValueError(f"The length of results is not equal to the dataset len: {len(results)} != {len(self)}")
-        metrics = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
-        for metric in metrics:
-            if metric != "mAP":
-                raise KeyError(f"metric {metric} is not supported; supported: mAP")
+        metrics = self._check_results(results, metrics, ("mAP",))
         if eval_dataset != "thumos14":
             raise ValueError(f"eval_dataset {eval_dataset!r} is not supported; supported: 'thumos14'")
         self._warn_substituted(log)
