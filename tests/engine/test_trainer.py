@@ -16,7 +16,8 @@ from vidact.data.build import collate
 from vidact.data.samplers import DistributedSampler
 from vidact.data.seeded import ResumableSampler, SeededSamples
 from vidact.engine.hooks import CheckpointHook, EvalHook, Hook, LoggerHook, infer_rule
-from vidact.engine.trainer import Trainer, find_latest_checkpoint, load_checkpoint
+from vidact.engine.checkpoint import find_latest_checkpoint
+from vidact.engine.trainer import Trainer, load_checkpoint
 from vidact.errors import CheckpointError
 
 
@@ -129,7 +130,7 @@ def test_resume_continues_with_identical_losses(tmp_path):
     assert first.losses == full.losses[:4]
     rest = Recorder()
     resumed = make_trainer(tmp_path / "part", max_epochs=3, hooks=[CheckpointHook(), rest], seed=0)
-    resumed.resume(find_latest_checkpoint(tmp_path / "part"))
+    resumed.resume(find_latest_checkpoint(tmp_path / "part")[0])
     assert (resumed.epoch, resumed.iteration) == (1, 4)
     resumed.fit()
     np.testing.assert_allclose(rest.losses, full.losses[4:], rtol=1e-6)
@@ -212,12 +213,13 @@ def test_sigterm_writes_checkpoint_then_resume(tmp_path):
     trainer.fit()
     assert signal.getsignal(signal.SIGTERM) == before
     assert trainer.stop_requested and trainer.epoch == 1
-    latest = find_latest_checkpoint(tmp_path)
+    latest = find_latest_checkpoint(tmp_path)[0]
     assert latest.name.startswith("interrupted_") and load_checkpoint(latest)["meta"]["iter"] == 6
     resumed = make_trainer(tmp_path, max_epochs=3, hooks=[CheckpointHook()])
     resumed.resume(latest)
     resumed.fit()
     assert resumed.epoch == 3 and not resumed.stop_requested
+    assert resumed.iteration == 12  # continued at batch 3 of epoch 2, not from the epoch's start
 
 
 def test_corrupt_checkpoint_is_reported(tmp_path):

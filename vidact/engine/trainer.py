@@ -355,14 +355,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     return state
 
 
-def find_latest_checkpoint(work_dir: str | os.PathLike) -> Path | None:
-    """The newest loadable checkpoint in `work_dir` (corrupt or partial files skipped), or None."""
-    from vidact.engine import checkpoint as ckpt
-
-    found = ckpt.find_latest_checkpoint(work_dir)
-    return found[0] if found else None
-
-
 def _batches_from(loader: Iterable, start: int) -> Iterable:
     """`loader`'s batches from batch `start` on: the sampler skips the first samples when it can
     (`ResumableSampler.skip`), else the first `start` batches are loaded and dropped.
