@@ -15,19 +15,8 @@ from typing import Annotated, Any
 
 import numpy as np
 import typer
-from rich.console import Console
 
-# Wide enough that tables and messages are not folded when stderr is a pipe or a log file.
-_WIDTH = None if sys.stderr.isatty() else 120
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, width=_WIDTH)
-
-
-def refresh_consoles() -> None:
-    """Rebind the consoles to the current sys.stdout/sys.stderr (CliRunner swaps them per call)."""
-    out.file = sys.stdout
-    err.file = sys.stderr
+from vidact.io.console import err, out, refresh_consoles  # noqa: F401 - re-exported for the commands
 
 
 # ---- shared option aliases ---------------------------------------------------------------------

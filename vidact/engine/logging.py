@@ -46,7 +46,7 @@ class ProgressReporter:
         if sys.stderr.isatty():
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            from vidact.commands._common import err
+            from vidact.io.console import err
 
             self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn(),
                                       console=err, transient=False)
