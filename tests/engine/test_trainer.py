@@ -175,6 +175,16 @@ def test_mid_epoch_resume_repeats_the_uninterrupted_losses(tmp_path, resumable):
     assert not list((tmp_path / "part").glob("iter_*.pth"))  # superseded by epoch_3.pth
 
 
+def test_time_interval_keeps_one_rolling_mid_epoch_checkpoint(tmp_path):
+    hook = CheckpointHook(time_interval_min=1e-9)  # due after every iteration
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        make_trainer(tmp_path, max_epochs=2, hooks=[hook, CrashAt(7)]).fit()
+    # iterations 1-3 and 5-7 saved mid-epoch, each replacing the previous; epoch 1 cleared its own
+    assert sorted(p.name for p in tmp_path.glob("*.pth")) == ["epoch_1.pth", "iter_7.pth", "latest.pth"]
+    assert (tmp_path / "latest.pth").resolve().name == "iter_7.pth"
+    assert load_checkpoint(tmp_path / "iter_7.pth")["extra"]["epoch_iter"] == 3
+
+
 def test_resume_auto_without_checkpoint_starts_fresh(tmp_path):
     trainer = make_trainer(tmp_path)
     assert trainer.resume("auto") is False and (trainer.epoch, trainer.iteration) == (0, 0)
