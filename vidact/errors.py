@@ -21,8 +21,11 @@ class VidactError(Exception):
         self.hint = hint
 
 
-class InputError(VidactError):
-    """A file or option given by the user is unusable."""
+class InputError(VidactError, ValueError):
+    """A file, option or argument given by the user is unusable.
+
+    Also a `ValueError`, so API callers can catch a wrong argument value the Python way.
+    """
 
     exit_code = 2
 

@@ -299,10 +299,18 @@ def test_bad_scores(eval_files, array, fragment):
     assert_input_error(run("--ann", eval_files["videos"], "--topk", 1, path), str(path), fragment)
 
 
-def test_labels_beyond_the_score_columns(eval_files):
+def test_labels_beyond_the_score_columns_are_misses_with_a_warning(eval_files):
+    # As the reference's top_k_accuracy: such a label is a miss (exit 0); vidact eval says so.
     ann = write("ann.txt", "a.mp4 0\nb.mp4 1\nc.mp4 7\nd.mp4 2\n")
-    assert_input_error(run("--ann", ann, eval_files["scores"]),
-                       f"{ann}:3: label 7 is out of range: {eval_files['scores']} has 3 classes (columns)")
+    scores = eval_files["scores"]
+    warning = (f"1 label of {ann} outside the 3 score columns of {scores} (samples 2; lines 3): "
+               "counted as misses, as MMAction")
+    out = run_json("--ann", ann, "--topk", 1, "--topk", 3, scores)
+    assert out["metrics"]["top3_acc"] == pytest.approx(0.75)
+    assert warning in out["warnings"]
+    result = run("--ann", ann, "--topk", 1, scores)
+    assert result.exit_code == 0, result.output
+    assert "outside the 3 score columns" in result.stderr
 
 
 def test_malformed_annotation_line(eval_files):

@@ -9,6 +9,9 @@ Where we differ from MMAction 0.x (on purpose):
   uses numpy's default (unstable) sort, which gives exactly this order for up to 16 classes and a
   numpy-dependent one beyond; we always give this order (an ascending stable sort, reversed).
   (`mean_class_accuracy` uses argmax, where the lower index wins, as in MMAction.)
+- As in MMAction, a label outside the score columns (negative, or >= num_classes) is never
+  matched: `top_k_accuracy` counts it as a miss and `mean_class_accuracy` as a class with no hit.
+  `vidact eval` adds a warning naming such samples; these functions stay silent, as MMAction.
 - `confusion_matrix` accepts any integer dtype (MMAction insists on int64) and returns an empty
   (0, 0) matrix for empty input (MMAction raises IndexError). A non-integer dtype raises
   `LabelDtypeError`, which is both a TypeError (as MMAction raises) and a ValueError.
@@ -48,9 +51,16 @@ def _checked_labels(scores: np.ndarray, labels: Sequence[int] | np.ndarray) -> n
     labels = _label_vector(labels, "labels")
     if labels.shape[0] != scores.shape[0]:
         raise ValueError(f"labels: {labels.shape[0]} labels for {scores.shape[0]} score rows")
-    if labels.size and (labels.min() < 0 or labels.max() >= scores.shape[1]):
-        raise ValueError(f"labels: values must lie in [0, {scores.shape[1] - 1}] (one per score column)")
     return labels
+
+
+def labels_outside_scores(labels: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
+    """Indices of the samples whose label is not a score column (< 0 or >= `num_classes`).
+
+    The metrics count such a sample as a miss, as MMAction does; callers use this to warn.
+    """
+    labels = np.asarray(labels)
+    return np.flatnonzero((labels < 0) | (labels >= num_classes))
 
 
 def top_k_accuracy(
@@ -67,7 +77,8 @@ def top_k_accuracy(
 
     Returns:
         One accuracy in [0, 1] per k; NaN for every k when there are no samples (0 / 0, as
-        MMAction). Among equal scores the higher class index ranks first, as in MMAction.
+        MMAction). Among equal scores the higher class index ranks first, as in MMAction. A label
+        outside the score columns is a miss for every k, as in MMAction.
     """
     ks = (topk,) if isinstance(topk, int) else tuple(topk)
     scores = _score_matrix(scores)
@@ -75,11 +86,12 @@ def top_k_accuracy(
     num_samples, num_classes = scores.shape
     if num_samples == 0:
         return [float("nan")] * len(ks)
-    true_score = scores[np.arange(num_samples), labels][:, None]
+    valid = (labels >= 0) & (labels < num_classes)
+    true_score = scores[np.arange(num_samples), np.where(valid, labels, 0)][:, None]
     # Rank of the true label in MMAction's order (ascending sort, reversed) without sorting: the
     # classes that beat it are those with a higher score plus those with an equal score and a higher index.
     beaten_by = (scores > true_score) | ((scores == true_score) & (np.arange(num_classes) > labels[:, None]))
-    rank = beaten_by.sum(axis=1)
+    rank = np.where(valid, beaten_by.sum(axis=1), num_classes)  # outside labels: never in the top k
     return [float(np.count_nonzero(rank < k) / num_samples) for k in ks]
 
 
@@ -132,8 +144,8 @@ def mean_class_accuracy(scores: Sequence[np.ndarray] | np.ndarray, labels: Seque
 
     The classes averaged are those of the confusion matrix: every class that appears in `labels`
     or among the arg-max predictions. A class that is predicted but never true has no samples and
-    counts as 0 in the mean, exactly as in MMAction 0.x. Ties in a score row go to the lowest class
-    index (`np.argmax`).
+    counts as 0 in the mean, exactly as in MMAction 0.x; so does a label outside the score columns
+    (never predicted). Ties in a score row go to the lowest class index (`np.argmax`).
 
     Args:
         scores: (num_samples, num_classes) prediction scores.

@@ -24,6 +24,7 @@ from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, ar_an
 from vidact.evaluation.recognition import (
     confusion_matrix,
     mean_average_precision,
+    labels_outside_scores,
     mean_class_accuracy,
     top_k_accuracy,
 )
@@ -120,6 +121,8 @@ def evaluate_recognition(
     warnings: list[str] = []
     _check_recognition_inputs(scores, ann, metrics)
     n, num_classes = scores.scores.shape
+    if not ann.multi_class:
+        _warn_labels_outside_scores(scores, ann, warnings)
     result: dict[str, Any] = {}
     tables: dict[str, Any] = {}
     if "top_k_accuracy" in metrics:
@@ -178,11 +181,18 @@ def _check_recognition_inputs(scores: Scores, ann: LabelList, metrics: Sequence[
         return
     if "mean_average_precision" in metrics:
         raise InputError("mean_average_precision needs multi-label annotations (vidact eval --multi-class)")
-    worst = int(np.argmax(ann.labels))
-    if ann.labels[worst] >= num_classes:
-        raise AnnotationError(
-            f"{ann.name}:{ann.line_numbers[worst]}: label {ann.labels[worst]} is out of range: "
-            f"{scores.name} has {num_classes} classes (columns)"
+
+
+def _warn_labels_outside_scores(scores: Scores, ann: LabelList, warnings: list[str], show: int = 5) -> None:
+    """MMAction counts a label that is not a score column as a miss; say so, with the first samples."""
+    outside = labels_outside_scores(ann.labels, scores.num_classes)
+    if outside.size:
+        first = outside[:show]
+        more = ", ..." if outside.size > show else ""
+        warnings.append(
+            f"{_n(outside.size, 'label')} of {ann.name} outside the {scores.num_classes} score columns of "
+            f"{scores.name} (samples {', '.join(map(str, first.tolist()))}{more}; lines "
+            f"{', '.join(str(ann.line_numbers[i]) for i in first)}{more}): counted as misses, as MMAction"
         )
 
 

@@ -117,3 +117,11 @@ def test_evaluate_mean_class_accuracy_counts_predicted_only_classes(write_list):
     scores = [np.array([0.8, 0.1, 0.1]), np.array([0.1, 0.1, 0.8]), np.array([0.2, 0.7, 0.1])]
     # class 0: 1/2, class 1: 1/1, class 2 (predicted, never true): 0 -> mean 0.5
     assert ds.evaluate(scores, "mean_class_accuracy")["mean_class_accuracy"] == pytest.approx(0.5)
+
+
+def test_evaluate_counts_a_label_outside_the_score_columns_as_a_miss(write_list):
+    # Reference: evaluate -> top_k_accuracy, where label 5 never matches one of 3 columns.
+    ds = RawframeDataset(write_list(["a 5 0", "b 5 5", "c 5 1"]), [])
+    scores = [np.array([0.8, 0.1, 0.1]), np.array([0.1, 0.1, 0.8]), np.array([0.2, 0.7, 0.1])]
+    out = ds.evaluate(scores, "top_k_accuracy", topk=(1, 3))
+    assert out == pytest.approx({"top1_acc": 2 / 3, "top3_acc": 2 / 3})

@@ -128,8 +128,9 @@ def frame_folder_count(folder: Path) -> int:
     `count_frames(folder, 'rawframes')` (consecutive `img_00001.jpg`...), the datasets' policy."""
     manifest = folder / MANIFEST
     if manifest.is_file():
+        data = read_json(manifest)  # its own InputError (an unreadable file) passes through
         try:
-            return int(read_json(manifest)["frames"]["count"])
+            return int(data["frames"]["count"])
         except (KeyError, TypeError, ValueError):
             raise AnnotationError(f"{manifest}: no frames.count entry (not an extract-frames manifest)") from None
     try:
