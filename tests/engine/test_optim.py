@@ -116,6 +116,30 @@ def test_tsm_refuses_unknown_parametrised_modules() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Embedding(3, 4))
     with pytest.raises(RecipeError, match="Embedding"):
         TSMOptimizerConstructor({"type": "SGD", "lr": 0.1})(model)
+    with pytest.raises(ValueError, match="Embedding"):  # the reference raises ValueError
+        TSMOptimizerConstructor({"type": "SGD", "lr": 0.1})(model)
+
+
+def test_tsm_leaves_a_containers_bare_parameters_out_with_a_warning(caplog) -> None:
+    # Reference: only a leaf module of an unknown type with parameters is an error; a non-leaf
+    # module's own parameters fall through every branch, so they join no group (not trained).
+    class Scaled(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+            self.head = nn.Sequential(nn.Linear(4, 2))
+            self.head.temperature = nn.Parameter(torch.ones(1))
+            self.scale = nn.Parameter(torch.ones(1))
+
+    model = Scaled()
+    with caplog.at_level("WARNING", logger="vidact.engine.optim"):
+        opt = TSMOptimizerConstructor({"type": "SGD", "lr": 0.1})(model)
+    in_groups = {id(p) for g in opt.param_groups for p in g["params"]}
+    assert id(model.scale) not in in_groups and id(model.head.temperature) not in in_groups
+    assert in_groups == {id(p) for p in (model.conv.weight, model.conv.bias, *model.head[0].parameters())}
+    assert len(opt.param_groups) == 7
+    (record,) = [r for r in caplog.records if "not trained" in r.getMessage()]
+    assert "scale, head.temperature belong to no parameter group" in record.getMessage()
 
 
 def test_tsm_wrapped_in_ddp_like_module(tsm: nn.Module) -> None:

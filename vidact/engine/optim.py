@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from torch.nn.modules.conv import _ConvNd
 from vidact.errors import RecipeError
 from vidact.registry import Registry
 from vidact.schemas import optim as specs
+
+log = logging.getLogger(__name__)
 
 OPTIMIZERS: Registry[type[torch.optim.Optimizer]] = Registry("optimizer")
 CONSTRUCTORS: Registry[type[DefaultOptimizerConstructor]] = Registry("optimizer constructor")
@@ -115,11 +118,14 @@ class TSMOptimizerConstructor(DefaultOptimizerConstructor):
     The multipliers are those of the reference implementation, which is what reproduces the
     published TSM numbers (its docstring's "10x weight decay" for the fc is, in code, 10x lr on
     the fc bias). "First conv" is the first conv module in `model.modules()` order (the stem).
-    Every parameter lands in exactly one group, frozen ones included (they get no gradient, so
-    the optimizer skips them).
+    Every parameter of a conv, linear or norm layer lands in exactly one group, frozen ones
+    included (they get no gradient, so the optimizer skips them). As in the reference, the bare
+    parameters of a non-leaf module (e.g. a learnable scale on the model itself) join no group and
+    are not trained; a warning names them.
 
     Raises:
-        RecipeError: a leaf module with parameters of a kind this policy does not cover.
+        RecipeError (a ValueError): a leaf module of a type this policy does not cover that owns
+            parameters.
     """
 
     def add_params(self, params: list[dict[str, Any]], model: nn.Module) -> None:
@@ -131,7 +137,8 @@ class TSMOptimizerConstructor(DefaultOptimizerConstructor):
         last_fc = _last_fc(model)
         fc_params = {id(p) for p in last_fc.parameters()} if fc_lr5 and last_fc is not None else set()
         seen_conv = False
-        for module in model.modules():
+        untrained: list[str] = []
+        for path, module in model.named_modules():
             own = [(n, p) for n, p in module.named_parameters(recurse=False) if id(p) not in fc_params]
             if isinstance(module, _ConvNd):
                 prefix = "normal" if seen_conv else "first_conv"
@@ -143,11 +150,17 @@ class TSMOptimizerConstructor(DefaultOptimizerConstructor):
                     named[f"normal_{'bias' if name == 'bias' else 'weight'}"].append(param)
             elif isinstance(module, _NORMS):
                 named["bn"].extend(p for _, p in own)
-            elif own:
+            elif own and not any(True for _ in module.children()):
                 raise RecipeError(
                     f"TSMOptimizerConstructor: no learning policy for {type(module).__name__} "
                     f"parameters ({', '.join(n for n, _ in own)}); use DefaultOptimizerConstructor"
                 )
+            else:
+                # As the reference: a container's own parameters join no group (so are not trained).
+                untrained.extend(f"{path}.{n}" if path else n for n, _ in own)
+        if untrained:
+            log.warning("TSMOptimizerConstructor: %s belong to no parameter group and are not trained "
+                        "(bare parameters of non-leaf modules, as in the reference)", ", ".join(untrained))
         lr, wd = self.base_lr, self.base_wd
         fc_weight = [last_fc.weight] if fc_params else []
         fc_bias = [last_fc.bias] if fc_params and last_fc.bias is not None else []
