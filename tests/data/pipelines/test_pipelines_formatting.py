@@ -115,13 +115,25 @@ def test_compose_runs_in_order_and_stops_on_none():
     pipeline = Compose([lambda r: {**r, "a": 1}, lambda r: {**r, "b": r["a"] + 1}])
     assert pipeline({}) == {"a": 1, "b": 2}
     assert Compose([lambda r: None, lambda r: 1 / 0])({}) is None
-    with pytest.raises(TypeError, match="build_step"):
-        Compose([{"type": "CenterCrop", "crop_size": 2}])
     with pytest.raises(TypeError):
         Compose([42])
     built = Compose([{"type": "CenterCrop", "crop_size": 2}], build_step=lambda d: CenterCrop(d["crop_size"]))
     assert isinstance(built.transforms[0], CenterCrop)
     assert "CenterCrop(crop_size=(2, 2)" in repr(built)
+
+
+def test_compose_builds_config_dicts_through_the_registry_as_the_reference():
+    # Reference: Compose([dict(type='SampleFrames', ...), callable]) builds dicts from PIPELINES.
+    pipeline = Compose([dict(type="SampleFrames", clip_len=2, num_clips=2, test_mode=True),
+                        lambda r: {**r, "seen": True}])
+    assert isinstance(pipeline.transforms[0], SampleFrames)
+    out = pipeline({"total_frames": 10, "start_index": 0})
+    assert out["frame_inds"].tolist() == [2, 3, 6, 7] and out["seen"]
+
+
+def test_compose_names_an_unknown_type_and_the_closest_known_ones():
+    with pytest.raises(ValueError, match=r"transforms\[1\].type: unknown 'SampleFrame'; did you mean 'SampleFrames'"):
+        Compose([lambda r: r, {"type": "SampleFrame", "clip_len": 2}])
 
 
 def test_tsn_style_pipeline_end_to_end():

@@ -12,9 +12,16 @@ class Compose:
     """Apply a sequence of steps; a step returning None stops the pipeline and yields None.
 
     Args:
-        transforms: built steps (any callables). Config dicts ({"type": ..., ...}) need
-            `build_step`, which turns one into a step (the pipeline registry provides it).
-        build_step: builder for dict entries; without it a dict is a TypeError.
+        transforms: built steps (any callables) and/or config dicts ({"type": ..., ...}), as
+            the reference API states.
+        build_step: builder for dict entries; by default the pipeline registry's
+            (`vidact.data.build.build_pipeline_step`), which validates the dict as a recipe
+            step would be.
+
+    Raises:
+        TypeError: `transforms` is not a sequence, or an entry is neither callable nor a dict.
+        RecipeError (a ValueError): a dict with an unknown type (the message names the closest
+            known names) or bad arguments.
     """
 
     def __init__(
@@ -29,11 +36,12 @@ class Compose:
         for i, transform in enumerate(transforms):
             if isinstance(transform, Mapping):
                 if build_step is None:
-                    raise TypeError(
-                        f"transforms[{i}] is a config dict ({transform.get('type', '?')!r}); pass built "
-                        "steps or a build_step function"
-                    )
-                transform = build_step(transform)
+                    # Imported here: the registry imports this module.
+                    from vidact.data.build import build_pipeline_step
+
+                    transform = build_pipeline_step(transform, where=f"transforms[{i}]")
+                else:
+                    transform = build_step(transform)
             if not callable(transform):
                 raise TypeError(f"transform must be callable or a dict, but got {type(transform)}")
             self.transforms.append(transform)
