@@ -202,3 +202,38 @@ def test_to_plain_round_trips(minimal):
 def test_evaluation_metrics_accept_one_name(minimal):
     recipe = Recipe.model_validate({**minimal, "evaluation": {"metrics": "mean_class_accuracy", "topk": 3}})
     assert recipe.evaluation.metrics == ("mean_class_accuracy",) and recipe.evaluation.topk == (3,)
+
+
+# ---- the later MMAction 0.x options ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "cfg"),
+    [
+        (data.SampleFramesSpec, {"type": "SampleFrames", "clip_len": 1, "keep_tail_frames": True}),
+        (data.FlipSpec, {"type": "Flip", "flip_label_map": {86: 87, 87: 86}, "left_kp": [1, 3], "right_kp": [2, 4]}),
+        (data.PyAVDecodeSpec, {"type": "PyAVDecode", "mode": "efficient"}),
+        (data.DecordDecodeSpec, {"type": "DecordDecode", "mode": "efficient"}),
+        (data.RawFrameDecodeSpec, {"type": "RawFrameDecode", "decoding_backend": "turbojpeg"}),
+        (data.RawFrameDecodeSpec, {"type": "RawFrameDecode", "decoding_backend": "pillow"}),
+        (data.CollectSpec, {"type": "Collect", "keys": ["imgs"], "nested": True}),
+    ],
+)
+def test_later_0x_options_validate(spec, cfg):
+    built = spec.model_validate(cfg)
+    for key, value in cfg.items():
+        got = getattr(built, key)
+        assert (list(got) if isinstance(got, tuple) else got) == value
+
+
+def test_flip_joint_lists_go_together():
+    with pytest.raises(ValidationError, match="left_kp and right_kp go together"):
+        data.FlipSpec(type="Flip", left_kp=[1])
+    with pytest.raises(ValidationError, match="left_kp has 2 joints but right_kp has 1"):
+        data.FlipSpec(type="Flip", left_kp=[1, 3], right_kp=[2])
+
+
+@pytest.mark.parametrize("top_k", [0, -1, 300])
+def test_ssn_evaluater_top_k_zero_or_less_is_accepted(top_k):
+    # The reference's results_to_detections treats top_k <= 0 as "keep every detection".
+    assert data.SSNEvaluaterSpec(top_k=top_k).top_k == top_k

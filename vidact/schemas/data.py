@@ -40,6 +40,8 @@ class SampleFramesSpec(ComponentSpec):
     test_mode: bool = False
     start_index: int | None = None
     """Deprecated in the reference (moved to the dataset); accepted and ignored."""
+    keep_tail_frames: bool = False
+    """Later 0.x: spread training clip offsets over float segments so the tail is sampled too."""
 
 
 class DenseSampleFramesSpec(ComponentSpec):
@@ -94,6 +96,7 @@ class PyAVDecodeSpec(ComponentSpec):
 
     type: Literal["PyAVDecode"]
     multi_thread: bool = False
+    mode: Literal["accurate", "efficient"] = "accurate"
 
 
 class OpenCVInitSpec(ComponentSpec):
@@ -121,6 +124,7 @@ class DecordDecodeSpec(ComponentSpec):
     """Decode the sampled frames with decord."""
 
     type: Literal["DecordDecode"]
+    mode: Literal["accurate", "efficient"] = "accurate"
 
 
 class RawFrameDecodeSpec(ComponentSpec):
@@ -128,7 +132,7 @@ class RawFrameDecodeSpec(ComponentSpec):
 
     type: Literal["RawFrameDecode"]
     io_backend: IoBackend = "disk"
-    decoding_backend: Literal["cv2", "pillow"] = "cv2"
+    decoding_backend: Literal["cv2", "pillow", "turbojpeg"] = "cv2"
 
 
 class FrameSelectorSpec(ComponentSpec):
@@ -136,7 +140,7 @@ class FrameSelectorSpec(ComponentSpec):
 
     type: Literal["FrameSelector"]
     io_backend: IoBackend = "disk"
-    decoding_backend: Literal["cv2", "pillow"] = "cv2"
+    decoding_backend: Literal["cv2", "pillow", "turbojpeg"] = "cv2"
 
 
 # ---- augmentations -----------------------------------------------------------------------------
@@ -226,12 +230,23 @@ class MultiGroupCropSpec(ComponentSpec):
 
 
 class FlipSpec(ComponentSpec):
-    """Flip with probability `flip_ratio`."""
+    """Flip with probability `flip_ratio`; relabel via `flip_label_map`, swap `left_kp`/`right_kp` joints."""
 
     type: Literal["Flip"]
     flip_ratio: Probability = 0.5
     direction: Literal["horizontal", "vertical"] = "horizontal"
+    flip_label_map: dict[int, int] | None = None
+    left_kp: tuple[NonNegativeInt, ...] | None = None
+    right_kp: tuple[NonNegativeInt, ...] | None = None
     lazy: bool = False
+
+    @model_validator(mode="after")
+    def _paired_joints(self) -> FlipSpec:
+        if (self.left_kp is None) != (self.right_kp is None):
+            raise ValueError("left_kp and right_kp go together: give both or neither")
+        if self.left_kp is not None and len(self.left_kp) != len(self.right_kp):
+            raise ValueError(f"left_kp has {len(self.left_kp)} joints but right_kp has {len(self.right_kp)}")
+        return self
 
 
 class NormalizeSpec(ComponentSpec):
@@ -283,6 +298,7 @@ class CollectSpec(ComponentSpec):
         "img_norm_cfg",
     )
     meta_name: str = "img_meta"
+    nested: bool = False
 
 
 class ToTensorSpec(ComponentSpec):
@@ -443,7 +459,8 @@ class SSNTestSamplerSpec(Spec):
 class SSNEvaluaterSpec(Spec):
     """Detection post-processing at test time (the reference spells it `evaluater`)."""
 
-    top_k: PositiveInt = 2000
+    top_k: int = 2000
+    """Detections kept per video before NMS; 0 or less keeps every one (as the reference)."""
     nms: Probability = 0.2
     softmax_before_filter: bool = True
     cls_score_dict: str | None = None

@@ -203,3 +203,20 @@ def test_normalized_file_needs_its_frame_index_version(tmp_path):
     (tmp_path / "proposals.txt").write_text(PROPOSALS)
     ds = SSNDataset(path, [], TRAIN_CFG, TEST_CFG, None, reg_normalize_constants=[[0, 0], [1, 1]])
     assert ds.proposal_file == str(tmp_path / "proposals.txt")
+
+
+@pytest.mark.parametrize("top_k", [0, -1])
+def test_results_to_detections_top_k_zero_or_less_keeps_every_detection(proposal_file, top_k):
+    # Reference: top_k <= 0 gives every proposal to every class, in proposal order, with the
+    # combined score softmax(activity[1:]) * exp(completeness).
+    cfg = {"ssn": {**TEST_CFG["ssn"], "evaluater": {"top_k": top_k, "nms": 0.2}}}
+    ds = SSNDataset(proposal_file, [], TRAIN_CFG, cfg, proposal_file.parent / "frames",
+                    reg_normalize_constants=[[0.0, 0.0], [1.0, 1.0]])
+    detections = ds.results_to_detections(ssn_results([[0, 10, 0], [0, 0, 10]]), top_k=top_k)
+    assert len(detections) == 2
+    for cls, det in enumerate(detections):
+        rows = det["vid_a"]
+        assert rows.shape == (2, 5)
+        np.testing.assert_allclose(rows[:, :2], [[0.1, 0.3], [0.6, 0.8]], rtol=1e-6)
+        expected = np.exp([[10, 0], [0, 10]]) / np.exp([[10, 0], [0, 10]]).sum(1, keepdims=True)
+        np.testing.assert_allclose(rows[:, 2], expected[:, cls], rtol=1e-5)

@@ -295,3 +295,38 @@ def test_proposal_sampling_matches_slow_reference(
     if jitter:
         frames = [f + np.random.randint(interval) for f in frames]
     np.testing.assert_array_equal(got, [f % total for f in frames])
+
+
+def _reference_tail_keeping_offsets(num_frames, clip_len, frame_interval, num_clips):
+    """The later MMAction 0.x `_get_train_clips` with keep_tail_frames=True, written out plainly."""
+    ori_clip_len = clip_len * frame_interval
+    avg_interval = (num_frames - ori_clip_len + 1) / float(num_clips)
+    if num_frames > ori_clip_len - 1:
+        base_offsets = np.arange(num_clips) * avg_interval
+        return (base_offsets + np.random.uniform(0, avg_interval, num_clips)).astype(int)
+    return np.zeros((num_clips,), dtype=int)
+
+
+@pytest.mark.parametrize(("num_frames", "clip_len", "interval", "clips"),
+                         [(10, 1, 1, 3), (30, 4, 2, 3), (7, 3, 1, 8), (5, 4, 2, 2), (100, 1, 1, 8)])
+def test_keep_tail_frames_matches_the_reference(num_frames, clip_len, interval, clips):
+    sampler = SampleFrames(clip_len, interval, clips, keep_tail_frames=True)
+    for seed in range(5):
+        np.random.seed(seed)
+        expected = _reference_tail_keeping_offsets(num_frames, clip_len, interval, clips)
+        np.random.seed(seed)
+        np.testing.assert_array_equal(sampler._get_train_clips(num_frames), expected)
+
+
+def test_keep_tail_frames_reaches_the_last_segment():
+    # 10 frames, 3 clips of 1: segments [0, 3.33), [3.33, 6.67), [6.67, 10). The integer rule
+    # (segment length 10 // 3 = 3) never samples frame 9; the float rule does.
+    np.random.seed(0)
+    tail = SampleFrames(1, num_clips=3, keep_tail_frames=True)
+    plain = SampleFrames(1, num_clips=3)
+    seen_tail = {int(tail({"total_frames": 10, "start_index": 0})["frame_inds"][-1]) for _ in range(200)}
+    seen_plain = {int(plain({"total_frames": 10, "start_index": 0})["frame_inds"][-1]) for _ in range(200)}
+    assert seen_tail == {6, 7, 8, 9} and seen_plain == {6, 7, 8}
+    # Test mode ignores the option, as in the reference.
+    test = SampleFrames(1, num_clips=3, test_mode=True, keep_tail_frames=True)
+    assert test({"total_frames": 10, "start_index": 0})["frame_inds"].tolist() == [1, 5, 8]

@@ -57,6 +57,9 @@ class SampleFrames:
             in-range frame) for indices past the end.
         test_mode: deterministic test/val sampling.
         start_index: deprecated, ignored with a warning; the dataset provides it.
+        keep_tail_frames: (later 0.x) in training, split the span into `num_clips` float-length
+            segments and draw each offset uniformly inside its segment, so the last frames of
+            the video can be sampled too; test sampling is unchanged.
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class SampleFrames:
         out_of_bound_opt: str = "loop",
         test_mode: bool = False,
         start_index: int | None = None,
+        keep_tail_frames: bool = False,
     ) -> None:
         if out_of_bound_opt not in ("loop", "repeat_last"):
             raise ValueError(f"out_of_bound_opt must be 'loop' or 'repeat_last', got {out_of_bound_opt!r}")
@@ -79,6 +83,7 @@ class SampleFrames:
         self.twice_sample = twice_sample
         self.out_of_bound_opt = out_of_bound_opt
         self.test_mode = test_mode
+        self.keep_tail_frames = keep_tail_frames
         if start_index is not None:
             warnings.warn(_START_INDEX_MOVED, FutureWarning, stacklevel=2)
 
@@ -86,6 +91,8 @@ class SampleFrames:
         """Random clip offsets (num_clips,): one per equal segment, or sorted uniform draws when
         segments would be empty, or evenly rounded / all-zero offsets for very short videos."""
         ori_clip_len = self.clip_len * self.frame_interval
+        if self.keep_tail_frames:
+            return self._get_tail_keeping_clips(num_frames, ori_clip_len)
         avg_interval = (num_frames - ori_clip_len + 1) // self.num_clips
         if avg_interval > 0:
             base = np.arange(self.num_clips) * avg_interval
@@ -96,6 +103,16 @@ class SampleFrames:
             ratio = (num_frames - ori_clip_len + 1.0) / self.num_clips
             return np.around(np.arange(self.num_clips) * ratio).astype(np.int64)
         return np.zeros(self.num_clips, dtype=np.int64)
+
+    def _get_tail_keeping_clips(self, num_frames: int, ori_clip_len: int) -> np.ndarray:
+        """`keep_tail_frames` offsets: floor(i * avg + U(0, avg)) with avg = (num_frames - span + 1)
+        / num_clips (one np.random.uniform call, as the reference); all zero when the clip span
+        exceeds the video."""
+        if num_frames <= ori_clip_len - 1:
+            return np.zeros(self.num_clips, dtype=np.int64)
+        avg_interval = (num_frames - ori_clip_len + 1) / float(self.num_clips)
+        base = np.arange(self.num_clips) * avg_interval
+        return (base + np.random.uniform(0, avg_interval, self.num_clips)).astype(np.int64)
 
     def _get_test_clips(self, num_frames: int) -> np.ndarray:
         """Deterministic clip offsets: segment middles (plus segment starts with twice_sample)."""
@@ -126,7 +143,7 @@ class SampleFrames:
             f"{type(self).__name__}(clip_len={self.clip_len}, frame_interval={self.frame_interval}, "
             f"num_clips={self.num_clips}, temporal_jitter={self.temporal_jitter}, "
             f"twice_sample={self.twice_sample}, out_of_bound_opt={self.out_of_bound_opt}, "
-            f"test_mode={self.test_mode})"
+            f"test_mode={self.test_mode}, keep_tail_frames={self.keep_tail_frames})"
         )
 
 
