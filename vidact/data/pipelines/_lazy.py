@@ -46,14 +46,20 @@ def check_no_lazy_flip(results: dict[str, Any]) -> None:
 def apply_crop(results: dict[str, Any], bbox: Sequence[int], lazy: bool) -> dict[str, Any]:
     """Crop to bbox [left, top, right, bottom]: now (eager) or recorded for `Fuse` (lazy).
 
-    Sets "crop_bbox" (int64, in current-image pixels, as the reference) and "img_shape".
+    Sets "crop_bbox" (int64, in current-image pixels, as the reference) and "img_shape". Key
+    points ("keypoint", (persons, frames, joints, 2) x/y pixels) move by the crop origin at once,
+    also in lazy mode (the reference refuses key points there); "imgs" is optional, as for a
+    key-point-only pipeline.
     """
     left, top, right, bottom = (int(v) for v in bbox)
     img_shape = results["img_shape"]
     results["crop_bbox"] = np.array([left, top, right, bottom], dtype=np.int64)
     results["img_shape"] = (bottom - top, right - left)
+    if "keypoint" in results:
+        results["keypoint"] = results["keypoint"] - results["crop_bbox"][:2]
     if not lazy:
-        results["imgs"] = F.crop_frames(F.as_frames(results["imgs"]), (left, top, right, bottom))
+        if "imgs" in results:
+            results["imgs"] = F.crop_frames(F.as_frames(results["imgs"]), (left, top, right, bottom))
     else:
         check_no_lazy_flip(results)
         lazyop = results["lazy"]

@@ -6,7 +6,7 @@ array. Parameters, result keys and random draws follow the reference steps of th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,9 +20,10 @@ _FLIP_DIRECTIONS = ("horizontal", "vertical")
 class Resize:
     """Resize frames to a size, a bounding box, or by a factor.
 
-    Required keys are "imgs" and "img_shape"; added or modified keys are "imgs", "img_shape",
-    "keep_ratio", "scale_factor" (cumulative [sx, sy] float32), "resize_size" ((w, h)) and
-    "lazy". In lazy mode only "interpolation" is recorded in "lazy".
+    Required keys are "img_shape" and "imgs" or "keypoint"; added or modified keys are "imgs",
+    "keypoint", "img_shape", "keep_ratio", "scale_factor" (cumulative [sx, sy] float32),
+    "resize_size" ((w, h)) and "lazy". In lazy mode only "interpolation" is recorded in "lazy";
+    key points ((persons, frames, joints, 2) x/y pixels) are scaled at once in either mode.
 
     Args:
         scale: with `keep_ratio`, a float factor or a (w, h) box the image is fitted into as large
@@ -74,8 +75,11 @@ class Resize:
         results["keep_ratio"] = self.keep_ratio
         results["scale_factor"] = results["scale_factor"] * step_factor
         results["resize_size"] = (new_w, new_h)
+        if "keypoint" in results:
+            results["keypoint"] = results["keypoint"] * step_factor
         if not self.lazy:
-            results["imgs"] = F.resize_frames(F.as_frames(results["imgs"]), (new_w, new_h), self.interpolation)
+            if "imgs" in results:
+                results["imgs"] = F.resize_frames(F.as_frames(results["imgs"]), (new_w, new_h), self.interpolation)
         else:
             check_no_lazy_flip(results)
             results["lazy"]["interpolation"] = self.interpolation
@@ -91,42 +95,91 @@ class Resize:
 class Flip:
     """Mirror all frames with probability `flip_ratio` (one draw of np.random.rand per sample).
 
-    Required keys are "imgs", "img_shape" and "modality" (default "RGB"); added or modified keys
-    are "imgs", "flip", "flip_direction" and "lazy" (where "flip" and "flip_direction" are
-    recorded in lazy mode). For "Flow" only horizontal flips are allowed, and the x-flow images
-    (even indices) are inverted (255 - x) because mirroring reverses horizontal motion.
+    Required keys are "img_shape", "modality" (default "RGB") and "imgs" or "keypoint"; added or
+    modified keys are "imgs", "keypoint", "keypoint_score", "label", "flip", "flip_direction" and
+    "lazy" (where "flip" and "flip_direction" are recorded in lazy mode). For "Flow" only
+    horizontal flips are allowed, and the x-flow images (even indices) are inverted (255 - x)
+    because mirroring reverses horizontal motion.
+
+    When flipped, "label" becomes `flip_label_map[label]` (labels not in the map stay), and key
+    points ((persons, frames, joints, 2) x/y pixels) are mirrored as the reference does: x ->
+    width - x, except that x == 0 (the reference's "missing joint") stays 0; then the joints of
+    `left_kp` and `right_kp` swap places (also in "keypoint_score", (persons, frames, joints)).
+    Key points move at once, also in lazy mode (the reference refuses key points there).
 
     Args:
         flip_ratio: probability of flipping.
-        direction: "horizontal" or "vertical".
+        direction: "horizontal" or "vertical" (key points allow only "horizontal").
+        flip_label_map: label -> label after a flip (e.g. "swipe left" <-> "swipe right").
+        left_kp: joint indices of the left side, paired one to one with `right_kp`.
+        right_kp: joint indices of the right side.
         lazy: record the flip for `Fuse` instead of flipping now.
     """
 
-    def __init__(self, flip_ratio: float = 0.5, direction: str = "horizontal", lazy: bool = False) -> None:
+    def __init__(
+        self,
+        flip_ratio: float = 0.5,
+        direction: str = "horizontal",
+        flip_label_map: dict[int, int] | None = None,
+        left_kp: Sequence[int] | None = None,
+        right_kp: Sequence[int] | None = None,
+        lazy: bool = False,
+    ) -> None:
         if direction not in _FLIP_DIRECTIONS:
             raise ValueError(
                 f"Direction {direction} is not supported. Currently support ones are {list(_FLIP_DIRECTIONS)}"
             )
+        if flip_label_map is not None and not isinstance(flip_label_map, Mapping):
+            raise TypeError(f"flip_label_map must be a dict (label -> label), got {type(flip_label_map).__name__}")
+        for name, joints in (("left_kp", left_kp), ("right_kp", right_kp)):
+            if joints is not None and (isinstance(joints, str) or not isinstance(joints, Sequence)):
+                raise TypeError(f"{name} must be a list of joint indices, got {joints!r}")
+        if left_kp is not None and right_kp is not None and len(left_kp) != len(right_kp):
+            raise ValueError(f"left_kp {list(left_kp)} and right_kp {list(right_kp)} must pair up one to one")
         self.flip_ratio = flip_ratio
         self.direction = direction
+        self.flip_label_map = flip_label_map
+        self.left_kp = left_kp
+        self.right_kp = right_kp
         self.lazy = lazy
+
+    def _flip_keypoints(self, results: dict[str, Any]) -> None:
+        kps = np.array(results["keypoint"], copy=True)
+        width = results["img_shape"][1]
+        x = kps[..., 0]
+        present = x != 0
+        x[present] = width - x[present]
+        order = np.arange(kps.shape[2])
+        if self.left_kp is not None and self.right_kp is not None:
+            order[list(self.left_kp)] = list(self.right_kp)
+            order[list(self.right_kp)] = list(self.left_kp)
+        results["keypoint"] = kps[:, :, order]
+        if "keypoint_score" in results:
+            results["keypoint_score"] = np.asarray(results["keypoint_score"])[:, :, order]
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         init_lazy_if_proper(results, self.lazy)
         modality = results.get("modality", "RGB")
         if modality == "Flow" and self.direction != "horizontal":
             raise ValueError("Flip: Flow frames can only be flipped horizontally")
+        if "keypoint" in results and self.direction != "horizontal":
+            raise ValueError(f"Flip: key points can only be flipped horizontally, got direction={self.direction!r}")
         flip = bool(np.random.rand() < self.flip_ratio)
         results["flip"] = flip
         results["flip_direction"] = self.direction
+        if flip and self.flip_label_map is not None:
+            results["label"] = self.flip_label_map.get(results["label"], results["label"])
+        if flip and "keypoint" in results:
+            self._flip_keypoints(results)
 
         if not self.lazy:
-            imgs = F.as_frames(results["imgs"])
-            if flip:
-                imgs = F.flip_frames(imgs, self.direction)
-                if modality == "Flow":
-                    F.invert_flow_x(imgs, inplace=True)
-            results["imgs"] = imgs
+            if "imgs" in results:
+                imgs = F.as_frames(results["imgs"])
+                if flip:
+                    imgs = F.flip_frames(imgs, self.direction)
+                    if modality == "Flow":
+                        F.invert_flow_x(imgs, inplace=True)
+                results["imgs"] = imgs
         else:
             lazyop = results["lazy"]
             if lazyop["flip"]:
@@ -136,7 +189,8 @@ class Flip:
         return results
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(flip_ratio={self.flip_ratio}, direction={self.direction}, lazy={self.lazy})"
+        return (f"{type(self).__name__}(flip_ratio={self.flip_ratio}, direction={self.direction}, "
+                f"flip_label_map={self.flip_label_map}, lazy={self.lazy})")
 
 
 class Normalize:
