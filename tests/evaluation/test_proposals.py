@@ -36,6 +36,27 @@ def test_pairwise_temporal_iou_shapes_and_values():
         pairwise_temporal_iou(np.array([0.0, 1.0]), np.array([0.0, 1.0]))
 
 
+def test_pairwise_temporal_iou_calculate_overlap_self():
+    # Later 0.x: also intersection / candidate length, same shape as the IoU.
+    targets = np.array([[1.0, 3.0], [0.0, 2.0], [5.0, 6.0]])
+    iou, overlap = pairwise_temporal_iou(np.array([0.0, 2.0]), targets, calculate_overlap_self=True)
+    np.testing.assert_allclose(iou, [1 / 3, 1.0, 0.0])
+    np.testing.assert_allclose(overlap, [1 / 2, 1.0, 0.0])  # candidate [0, 2] has length 2
+    candidates = np.array([[0.0, 2.0], [2.0, 6.0]])
+    iou, overlap = pairwise_temporal_iou(candidates, targets, calculate_overlap_self=True)
+    assert iou.shape == overlap.shape == (3, 2)
+    np.testing.assert_allclose(iou, pairwise_temporal_iou(candidates, targets))
+    np.testing.assert_allclose(overlap, [[1 / 2, 1 / 4], [1.0, 0.0], [0.0, 1 / 4]])
+    rng = np.random.default_rng(1)
+    cand = np.sort(rng.uniform(0, 10, size=(7, 2)), axis=1)
+    targ = np.sort(rng.uniform(0, 10, size=(5, 2)), axis=1)
+    _, overlap = pairwise_temporal_iou(cand, targ, calculate_overlap_self=True)
+    for i in range(5):  # the reference's loop, one candidate at a time
+        for j in range(7):
+            inter = max(0.0, min(cand[j, 1], targ[i, 1]) - max(cand[j, 0], targ[i, 0]))
+            assert overlap[i, j] == pytest.approx(inter / (cand[j, 1] - cand[j, 0]))
+
+
 def test_paired_iou_is_the_diagonal_of_segment_iou_bit_for_bit():
     rng = np.random.default_rng(0)
     a = np.sort(rng.uniform(0, 10, (50, 2)), axis=1)

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.segments import as_segments, segment_iou
+from vidact.segments import as_segments, segment_iop, segment_iou
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +51,22 @@ AR_AT = (1, 5, 10, 100)  # AR@k reads curve column k - 1, as MMAction's Activity
 _trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed trapz; same maths
 
 
-def pairwise_temporal_iou(candidate_segments: np.ndarray, target_segments: np.ndarray) -> np.ndarray:
+def pairwise_temporal_iou(
+    candidate_segments: np.ndarray, target_segments: np.ndarray, calculate_overlap_self: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Temporal IoU of each candidate against each target segment.
 
     Args:
         candidate_segments: one [start, end] of shape (2,), or (m, 2).
         target_segments: (n, 2) [start, end] rows.
+        calculate_overlap_self: (later 0.x) also return each intersection over the candidate's
+            own length.
 
     Returns:
         (n,) for a single candidate, else (n, m): IoU of target i with candidate j, float64
         (MMAction returns float32). 0/0 (two zero-length segments) gives NaN, as the kit does.
+        With `calculate_overlap_self`, the pair (IoU, intersection over the candidate's length),
+        both of that shape; a zero-length candidate's overlap is 0/0 = NaN, as in the reference.
     """
     candidate = np.asarray(candidate_segments, dtype=np.float64)
     target = np.asarray(target_segments, dtype=np.float64)
@@ -69,8 +75,15 @@ def pairwise_temporal_iou(candidate_segments: np.ndarray, target_segments: np.nd
             "pairwise_temporal_iou: expected candidates of shape (2,) or (m, 2) and targets of shape "
             f"(n, 2), got {candidate.shape} and {target.shape}"
         )
-    iou = segment_iou(as_segments(target, "target_segments"), as_segments(candidate, "candidate_segments"))
-    return iou[:, 0] if candidate.ndim == 1 else iou
+    targets = as_segments(target, "target_segments")
+    candidates = as_segments(candidate, "candidate_segments")
+    iou = segment_iou(targets, candidates)
+    if not calculate_overlap_self:
+        return iou[:, 0] if candidate.ndim == 1 else iou
+    overlap_self = segment_iop(candidates, targets).T
+    if candidate.ndim == 1:
+        return iou[:, 0], overlap_self[:, 0]
+    return iou, overlap_self
 
 
 def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
