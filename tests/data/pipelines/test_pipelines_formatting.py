@@ -77,6 +77,16 @@ def test_collect_keeps_keys_and_gathers_meta():
         Collect(["imgs"])(results)  # the default meta keys include ones this dict lacks
 
 
+def test_collect_nested_wraps_every_value_in_a_list():
+    # Later 0.x: nested=True turns each collected value (meta entry included) into [value].
+    results = {"imgs": 1, "label": 3, "filename": "a.mp4"}
+    data = Collect(["imgs", "label"], meta_keys=["filename"], nested=True)(results)
+    assert data == {"imgs": [1], "label": [3], "img_meta": [{"filename": "a.mp4"}]}
+    assert Collect(["imgs"], meta_keys=(), nested=False)(results) == {"imgs": 1}
+    with pytest.raises(TypeError, match="keys must be a list"):
+        Collect("imgs")
+
+
 def test_to_tensor_conversions():
     arr = np.arange(6, dtype=np.float32).reshape(2, 3)
     t = to_tensor(arr)

@@ -156,6 +156,8 @@ class Collect:
         keys: keys passed to the model as they are.
         meta_keys: keys gathered under `meta_name`.
         meta_name: name of the meta entry.
+        nested: (later 0.x) wrap every collected value, the meta entry included, in a
+            one-element list, as multi-view test pipelines expect.
     """
 
     def __init__(
@@ -163,10 +165,15 @@ class Collect:
         keys: Sequence[str],
         meta_keys: Sequence[str] = DEFAULT_META_KEYS,
         meta_name: str = "img_meta",
+        nested: bool = False,
     ) -> None:
+        for name, value in (("keys", keys), ("meta_keys", meta_keys)):
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                raise TypeError(f"Collect: {name} must be a list of key names, got {value!r}")
         self.keys = keys
         self.meta_keys = meta_keys
         self.meta_name = meta_name
+        self.nested = nested
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         missing = [k for k in (*self.keys, *self.meta_keys) if k not in results]
@@ -178,10 +185,12 @@ class Collect:
         data = {key: results[key] for key in self.keys}
         if len(self.meta_keys) != 0:
             data[self.meta_name] = {key: results[key] for key in self.meta_keys}
+        if self.nested:
+            data = {key: [value] for key, value in data.items()}
         return data
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys})"
+        return f"{type(self).__name__}(keys={self.keys}, meta_keys={self.meta_keys}, nested={self.nested})"
 
 
 class FormatShape:
