@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from torch.utils.data import Dataset
 
@@ -16,15 +19,26 @@ class RepeatDataset(Dataset):
     when the data loading time is long but the dataset is small.
 
     Args:
-        dataset: the dataset to be repeated.
+        dataset: the dataset to be repeated, or its config dict (`{"type": "VideoDataset", ...}`,
+            later 0.x), built through the dataset registry.
         times: repeat times.
+
+    Raises:
+        TypeError: `times` is not an int. ValueError: `times` < 1.
+        RecipeError (a ValueError): the config dict does not validate.
     """
 
     def __init__(self, dataset: Any, times: int) -> None:
-        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
-            raise ValueError(f"times must be an int >= 1, got {times!r}")
+        if isinstance(times, bool) or not isinstance(times, (int, np.integer)):
+            raise TypeError(f"RepeatDataset: times must be an int, got {times!r}")
+        if times < 1:
+            raise ValueError(f"RepeatDataset: times must be >= 1, got {times}")
+        if isinstance(dataset, Mapping):
+            from vidact.data.build import build_dataset  # the registry imports this module
+
+            dataset = build_dataset(dataset)
         self.dataset = dataset
-        self.times = times
+        self.times = int(times)
         self._ori_len = len(dataset)
 
     def __getitem__(self, idx: int) -> Any:
