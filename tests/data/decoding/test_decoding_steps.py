@@ -127,12 +127,13 @@ def test_only_disk_io_backend():
     with pytest.raises(TypeError, match="unexpected arguments"):
         OpenCVInit(path_mapping={"a": "b"})
     with pytest.raises(ValueError, match="decoding_backend"):
-        RawFrameDecode(decoding_backend="turbojpeg")
+        RawFrameDecode(decoding_backend="tifffile")
 
 
 def test_reprs():
     assert repr(PyAVInit()) == "PyAVInit(io_backend=disk)"
-    assert repr(PyAVDecode(multi_thread=True)) == "PyAVDecode(multi_thread=True)"
+    assert repr(PyAVDecode(multi_thread=True)) == "PyAVDecode(multi_thread=True, mode=accurate)"
+    assert repr(DecordDecode(mode="efficient")) == "DecordDecode(mode=efficient)"
     assert repr(DecordInit(num_threads=2)) == "DecordInit(io_backend=disk, num_threads=2)"
     assert repr(RawFrameDecode()) == "RawFrameDecode(io_backend=disk, decoding_backend=cv2)"
 
@@ -141,3 +142,63 @@ def test_reprs():
 def test_decord_init_without_decord_says_how_to_install(short_video):
     with pytest.raises(ImportError, match="pip install"):
         DecordInit()({"filename": str(short_video)})
+
+
+EFFICIENT_INDS = [0, 5, 11, 12, 13, 30, 47, 20, 3]
+# short_gop: 48 frames, a key frame every 12. The reference's PyAVDecode(mode='efficient') seeks to
+# the key frame at or before each index and returns the first frame decoded there (checked
+# against its loop on this video): duplicated, approximate frames.
+EFFICIENT_FRAMES = [0, 0, 0, 12, 12, 24, 36, 12, 0]
+
+
+@pytest.mark.parametrize(
+    ("init", "decode"),
+    [(PyAVInit, PyAVDecode),
+     pytest.param(DecordInit, DecordDecode, marks=pytest.mark.skipif(not HAS_DECORD, reason="no decord"))],
+)
+def test_efficient_mode_returns_the_key_frame_at_or_before_each_index(init, decode, videos, stamps):
+    for mode, expected in (("accurate", EFFICIENT_INDS), ("efficient", EFFICIENT_FRAMES)):
+        results = init()({"filename": str(videos["short_gop"])})
+        results["frame_inds"] = np.array(EFFICIENT_INDS)
+        out = decode(mode=mode)(results)
+        assert stamps(np.stack(out["imgs"])) == expected, mode
+        assert out["video_reader"] is None
+    with pytest.raises(ValueError, match="mode must be 'accurate' or 'efficient', got 'fast'"):
+        decode(mode="fast")
+
+
+class _FakeTurboJPEG:
+    """Stands in for PyTurboJPEG's decoder (same decode signature), backed by OpenCV."""
+
+    def decode(self, data, pixel_format):
+        import cv2
+
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE if pixel_format == 8 else cv2.IMREAD_COLOR)
+        if img is None:
+            raise OSError("not a JPEG")
+        return img[..., None] if pixel_format == 8 else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+@pytest.mark.parametrize("backend", ["cv2", "pillow", "turbojpeg"])
+def test_rawframe_decode_backends_read_the_same_frames(backend, frame_dirs, stamps, monkeypatch):
+    # The later 0.x accepts decoding_backend 'turbojpeg' too (with PyTurboJPEG installed).
+    if backend == "turbojpeg" and importlib.util.find_spec("turbojpeg") is None:
+        import sys
+        import types
+
+        fake = types.SimpleNamespace(TurboJPEG=_FakeTurboJPEG, TJPF_RGB=0, TJPF_GRAY=8)
+        monkeypatch.setitem(sys.modules, "turbojpeg", fake)
+        monkeypatch.setattr("vidact.data.decoding.rawframes._turbojpeg_decoder", None)
+    rgb = {"frame_dir": str(frame_dirs["rgb"]), "filename_tmpl": "img_{:05}.jpg", "frame_inds": np.array([1, 16])}
+    out = RawFrameDecode(decoding_backend=backend)(rgb)
+    assert stamps(out["imgs"]) == [0, 15] and out["imgs"][0].shape == (48, 64, 3)
+    flow = {"frame_dir": str(frame_dirs["flow"]), "filename_tmpl": "{}_{:05d}.jpg", "modality": "Flow",
+            "frame_inds": np.array([2])}
+    out = RawFrameDecode(decoding_backend=backend)(flow)
+    assert stamps(out["imgs"]) == [1, 101] and out["imgs"][0].shape == (48, 64)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("turbojpeg") is not None, reason="PyTurboJPEG is installed")
+def test_turbojpeg_without_pyturbojpeg_names_the_extra():
+    with pytest.raises(ImportError, match=r"pip install 'vidact\[turbojpeg\]'"):
+        RawFrameDecode(decoding_backend="turbojpeg")

@@ -76,4 +76,4 @@ def test_bad_arguments(frame_dirs, tmp_path):
     with pytest.raises(ValueError, match="modality"):
         RawFramesReader(frame_dirs["rgb"], modality="Depth")
     with pytest.raises(ValueError, match="decoding_backend"):
-        RawFramesReader(frame_dirs["rgb"], decoding_backend="turbojpeg")
+        RawFramesReader(frame_dirs["rgb"], decoding_backend="tifffile")

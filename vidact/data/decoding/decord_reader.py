@@ -67,6 +67,11 @@ class DecordReader(VideoReader):
         return float(self._require_reader().get_avg_fps())
 
     @property
+    def keyframes(self) -> np.ndarray:
+        """Sorted indices of the key frames (decord's index of the demuxed packets)."""
+        return np.asarray(self._require_reader().get_key_indices(), dtype=np.int64)
+
+    @property
     def shape(self) -> tuple[int, int]:
         if self._shape is None:
             self._shape = tuple(self._require_reader()[0].shape[:2])

@@ -14,7 +14,7 @@ from vidact.data.decoding.base import VideoReader, as_frame_indices, gather_fram
 from vidact.errors import DecodeError
 
 DEFAULT_TMPL = {"RGB": "img_{:05}.jpg", "Flow": "{}_{:05d}.jpg"}
-IMAGE_BACKENDS = ("cv2", "pillow")
+IMAGE_BACKENDS = ("cv2", "pillow", "turbojpeg")
 
 
 class RawFramesReader(VideoReader):
@@ -29,7 +29,8 @@ class RawFramesReader(VideoReader):
             takes the direction then the number (`{}_{:05d}.jpg`). None: that default.
         start_index: number of the first file (1 for `img_00001.jpg`).
         modality: 'RGB' or 'Flow'.
-        decoding_backend: image decoder, 'cv2' or 'pillow'.
+        decoding_backend: image decoder, 'cv2', 'pillow' or 'turbojpeg' (JPEG only; needs
+            PyTurboJPEG and libjpeg-turbo).
         fps: frame rate of the source video if known (only for `fps` and `duration`).
 
     Raises:
@@ -52,6 +53,8 @@ class RawFramesReader(VideoReader):
             raise ValueError(
                 f"decoding_backend must be one of {IMAGE_BACKENDS}, got {decoding_backend!r}"
             )
+        if decoding_backend == "turbojpeg":
+            import_turbojpeg()
         self.path = os.fspath(frame_dir)
         if not os.path.isdir(self.path):
             raise DecodeError(f"{self.path}: no such frame folder")
@@ -143,7 +146,7 @@ def read_image(path: str, *, grayscale: bool, backend: str = "cv2") -> np.ndarra
         raise DecodeError(f"{path}: cannot read frame image ({exc.strerror})") from exc
     img = None
     if data:
-        decode = _decode_cv2 if backend == "cv2" else _decode_pillow
+        decode = {"cv2": _decode_cv2, "pillow": _decode_pillow, "turbojpeg": _decode_turbojpeg}[backend]
         img = decode(data, grayscale)
     if img is None:
         raise DecodeError(f"{path}: not a decodable image")
@@ -170,3 +173,31 @@ def _decode_pillow(data: bytes, grayscale: bool) -> np.ndarray | None:
             return np.asarray(img.convert("L" if grayscale else "RGB"))
     except (UnidentifiedImageError, OSError):
         return None
+
+
+_turbojpeg_decoder = None
+
+
+def import_turbojpeg():
+    """The `turbojpeg` module, or an ImportError that says how to install it."""
+    try:
+        import turbojpeg
+    except ImportError as exc:
+        raise ImportError(
+            "decoding_backend='turbojpeg' needs PyTurboJPEG (and libjpeg-turbo): "
+            "pip install 'vidact[turbojpeg]' (or PyTurboJPEG), or use 'cv2' or 'pillow'"
+        ) from exc
+    return turbojpeg
+
+
+def _decode_turbojpeg(data: bytes, grayscale: bool) -> np.ndarray | None:
+    global _turbojpeg_decoder
+    turbojpeg = import_turbojpeg()
+    if _turbojpeg_decoder is None:  # loads libjpeg-turbo once per process
+        _turbojpeg_decoder = turbojpeg.TurboJPEG()
+    fmt = turbojpeg.TJPF_GRAY if grayscale else turbojpeg.TJPF_RGB
+    try:
+        img = _turbojpeg_decoder.decode(data, pixel_format=fmt)
+    except OSError:  # not a JPEG, or a damaged one
+        return None
+    return img[..., 0] if grayscale and img.ndim == 3 else img

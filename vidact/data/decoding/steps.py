@@ -20,7 +20,7 @@ from vidact.data.decoding.base import VideoReader
 from vidact.data.decoding.decord_reader import DecordReader
 from vidact.data.decoding.opencv_reader import OpenCVReader
 from vidact.data.decoding.pyav_reader import PyAVReader
-from vidact.data.decoding.rawframes import DEFAULT_TMPL, IMAGE_BACKENDS, RawFramesReader
+from vidact.data.decoding.rawframes import DEFAULT_TMPL, IMAGE_BACKENDS, RawFramesReader, import_turbojpeg
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +42,39 @@ def _frame_inds(results: dict[str, Any]) -> np.ndarray:
     return frame_inds.astype(np.int64, copy=False)
 
 
-def _decode_into(results: dict[str, Any], reader: VideoReader) -> dict[str, Any]:
+_DECODE_MODES = ("accurate", "efficient")
+
+
+def _check_mode(step: str, mode: str) -> str:
+    if mode not in _DECODE_MODES:
+        raise ValueError(f"{step}: mode must be 'accurate' or 'efficient', got {mode!r}")
+    return mode
+
+
+def nearest_keyframes(reader: VideoReader, frame_inds: np.ndarray) -> np.ndarray:
+    """For each index, the key frame at or before it: what the reference's 'efficient' mode
+    returns (a fast seek lands on that key frame and the first decoded frame is taken).
+
+    Readers without a key frame index (decord, a file PyAV cannot seek) keep the indices.
+    """
+    index = getattr(reader, "frame_index", None)
+    keyframes = getattr(index, "keyframes", None)
+    if keyframes is None or not getattr(index, "seekable", False) or len(keyframes) == 0:
+        keyframes = getattr(reader, "keyframes", None)
+        if keyframes is None or len(keyframes) == 0:
+            return frame_inds
+    keyframes = np.asarray(keyframes, dtype=np.int64)
+    pos = np.searchsorted(keyframes, frame_inds, side="right") - 1
+    return np.where(pos >= 0, keyframes[np.clip(pos, 0, None)], 0)
+
+
+def _decode_into(results: dict[str, Any], reader: VideoReader, mode: str = "accurate") -> dict[str, Any]:
     """Decode "frame_inds" with `reader`, store "imgs" and shapes, close the reader."""
     try:
-        imgs = reader.get_frames(_frame_inds(results))
+        frame_inds = _frame_inds(results)
+        if mode == "efficient":
+            frame_inds = nearest_keyframes(reader, frame_inds)
+        imgs = reader.get_frames(frame_inds)
     finally:
         reader.close()
         results["video_reader"] = None
@@ -89,19 +118,25 @@ class PyAVDecode:
 
     Args:
         multi_thread: decode with FFmpeg frame and slice threads (`thread_type='AUTO'`).
+        mode: 'accurate' returns exactly the frames asked for (seeking to the key frame before
+            each run of wanted frames and decoding forward). 'efficient' (later 0.x) seeks to the
+            key frame at or before each index and returns that key frame, decoding nothing after
+            it: fast, but frames are duplicated and only approximate unless every frame is a key
+            frame (the reference warns the same). Files PyAV cannot seek are decoded accurately.
     """
 
-    def __init__(self, multi_thread: bool = False) -> None:
+    def __init__(self, multi_thread: bool = False, mode: str = "accurate") -> None:
         self.multi_thread = multi_thread
+        self.mode = _check_mode(type(self).__name__, mode)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         reader = results["video_reader"]
         if isinstance(reader, PyAVReader):
             reader.multi_thread = self.multi_thread
-        return _decode_into(results, reader)
+        return _decode_into(results, reader, self.mode)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(multi_thread={self.multi_thread})"
+        return f"{type(self).__name__}(multi_thread={self.multi_thread}, mode={self.mode})"
 
 
 class OpenCVInit:
@@ -181,17 +216,19 @@ class DecordDecode:
     are "imgs", "img_shape" and "original_shape".
 
     Args:
-        **kwargs: accepted for compatibility with the reference; unused.
+        mode: 'accurate' returns exactly the frames asked for; 'efficient' (later 0.x) returns
+            for each index the key frame at or before it (decord's fast `seek`), so frames are
+            duplicated and approximate, as the reference warns.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        self.kwargs = kwargs
+    def __init__(self, mode: str = "accurate") -> None:
+        self.mode = _check_mode(type(self).__name__, mode)
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
-        return _decode_into(results, results["video_reader"])
+        return _decode_into(results, results["video_reader"], self.mode)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}(mode={self.mode})"
 
 
 class RawFrameDecode:
@@ -209,7 +246,8 @@ class RawFrameDecode:
 
     Args:
         io_backend: where the frames are stored; only 'disk'.
-        decoding_backend: image decoder, 'cv2' or 'pillow'.
+        decoding_backend: image decoder, 'cv2', 'pillow' or 'turbojpeg' (needs PyTurboJPEG:
+            `pip install 'vidact[turbojpeg]'`; an ImportError says so when it is missing).
         **kwargs: file-client arguments; none are accepted for 'disk'.
     """
 
@@ -222,6 +260,8 @@ class RawFrameDecode:
                 f"{type(self).__name__}: decoding_backend must be one of {IMAGE_BACKENDS}, "
                 f"got {decoding_backend!r}"
             )
+        if decoding_backend == "turbojpeg":
+            import_turbojpeg()  # fail when the pipeline is built, not in a loader worker
         self.io_backend = io_backend
         self.decoding_backend = decoding_backend
         self.kwargs = kwargs
