@@ -145,10 +145,15 @@ def test_symmetry_is_exact_on_a_dyadic_grid(a: tuple, b: tuple) -> None:
         (([0.0, 1.0], [1.0], 0.0, 1.0), "proposal_min has shape"),
         (([0.0, 3.0], [1.0, 2.0], 0.0, 1.0), "segment 1 ends before it starts"),
         ((np.zeros((2, 2)), np.ones((2, 2)), 0.0, 1.0), "scalar or 1-D"),
-        ((["a"], [1.0], 0.0, 1.0), "expected numbers"),
     ],
 )
 @pytest.mark.parametrize("func", [temporal_iou, temporal_iop])
 def test_rejects_bad_input(func, args: tuple, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         func(*args)
+
+
+@pytest.mark.parametrize("func", [temporal_iou, temporal_iop])
+def test_rejects_non_numbers_with_a_type_error(func) -> None:
+    with pytest.raises(TypeError, match="proposal_min: expected numbers"):
+        func(["a"], [1.0], 0.0, 1.0)

@@ -172,7 +172,6 @@ def test_soft_nms_ignores_row_order_for_distinct_scores() -> None:
         ([[1.0, 0.5, 0.3]], {}, "ends before it starts"),
         ([[0.0, 1.0, 0.3]], {"alpha": 0.0}, "alpha: expected a finite positive"),
         ([[0.0, 1.0, 0.3]], {"top_k": -1}, "top_k: expected an integer >= 0"),
-        ([[0.0, 1.0, 0.3]], {"top_k": 2.5}, "top_k: expected an integer"),
         ([[0.0, 1.0, 0.3]], {"low_threshold": float("nan")}, "low_threshold"),
         ([[0.0, 1.0, 0.3], [0.0, 1.0]], {}, "expected an"),
     ],
@@ -181,6 +180,11 @@ def test_soft_nms_rejects_bad_input(proposals: list, kwargs: dict, message: str)
     args = {"alpha": 0.75, "low_threshold": 0.65, "high_threshold": 0.9, "top_k": 10} | kwargs
     with pytest.raises(ValueError, match=message):
         soft_nms(proposals, **args)
+
+
+def test_soft_nms_rejects_a_non_integer_top_k_with_a_type_error() -> None:
+    with pytest.raises(TypeError, match="top_k: expected an integer, got 2.5"):
+        soft_nms([[0.0, 1.0, 0.3]], 0.75, 0.65, 0.9, 2.5)
 
 
 # --- temporal_nms ------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ Where we differ from the kit and from MMAction 0.x:
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -68,6 +69,9 @@ def pairwise_temporal_iou(
         With `calculate_overlap_self`, the pair (IoU, intersection over the candidate's length),
         both of that shape; a zero-length candidate's overlap is 0/0 = NaN, as in the reference.
     """
+    for name, value in (("candidate_segments", candidate_segments), ("target_segments", target_segments)):
+        if isinstance(value, (str, bytes, numbers.Number)):
+            raise TypeError(f"pairwise_temporal_iou: {name} must be an array of [start, end] rows, got {value!r}")
     candidate = np.asarray(candidate_segments, dtype=np.float64)
     target = np.asarray(target_segments, dtype=np.float64)
     if target.ndim != 2 or candidate.ndim not in (1, 2):
@@ -132,6 +136,9 @@ class _FlatProposals:
 
 
 def _flatten(ground_truth: Mapping[str, np.ndarray], proposals: Mapping[str, np.ndarray]) -> _FlatProposals:
+    for name, value in (("ground_truth", ground_truth), ("proposals", proposals)):
+        if not isinstance(value, Mapping):
+            raise TypeError(f"{name} must be a dict of video id -> segment array, got {type(value).__name__}")
     gt = {vid: _rows(seg, 2, f"ground_truth[{vid!r}]") for vid, seg in ground_truth.items()}
     # The kit's video list only holds videos with at least one ground-truth segment.
     gt = {vid: seg for vid, seg in gt.items() if seg.shape[0]}
@@ -238,6 +245,8 @@ def average_recall_at_avg_proposals(
         `recall[i, j]` is the recall at threshold i when each video keeps (j + 1) % of
         `max_avg_proposals` proposals on average.
     """
+    if isinstance(total_num_proposals, bool) or not isinstance(total_num_proposals, numbers.Real):
+        raise TypeError(f"total_num_proposals must be a number, got {total_num_proposals!r}")
     thresholds = np.asarray(temporal_iou_thresholds, dtype=np.float64).reshape(-1)
     curve = _recall_curve(_flatten(ground_truth, proposals), int(total_num_proposals), max_avg_proposals, thresholds)
     return curve.recall, curve.average_recall, curve.proposals_per_video, curve.auc

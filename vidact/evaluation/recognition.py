@@ -20,6 +20,7 @@ Where we differ from MMAction 0.x (on purpose):
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,7 +31,14 @@ class LabelDtypeError(TypeError, ValueError):
 
 
 def _score_matrix(scores: Sequence[np.ndarray] | np.ndarray, name: str = "scores") -> np.ndarray:
-    arr = np.asarray(scores, dtype=np.float64)
+    if isinstance(scores, (str, bytes, numbers.Number)):
+        raise TypeError(f"{name} must be a (num_samples, num_classes) array or a list of score rows, got {scores!r}")
+    try:
+        arr = np.asarray(scores, dtype=np.float64)
+    except TypeError as exc:
+        raise TypeError(f"{name} must hold numbers ({exc})") from None
+    except ValueError as exc:
+        raise ValueError(f"{name}: not a (num_samples, num_classes) array of numbers ({exc})") from None
     if arr.ndim != 2:
         raise ValueError(f"{name}: expected (num_samples, num_classes), got shape {arr.shape}")
     return arr
@@ -52,6 +60,19 @@ def _checked_labels(scores: np.ndarray, labels: Sequence[int] | np.ndarray) -> n
     if labels.shape[0] != scores.shape[0]:
         raise ValueError(f"labels: {labels.shape[0]} labels for {scores.shape[0]} score rows")
     return labels
+
+
+def _topk_values(topk: int | Sequence[int]) -> tuple[int, ...]:
+    if isinstance(topk, (int, np.integer)) and not isinstance(topk, bool):
+        topk = (topk,)
+    if isinstance(topk, (str, bytes)) or not isinstance(topk, Sequence) or not all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in topk
+    ):
+        raise TypeError(f"topk must be an int or a sequence of ints, got {topk!r}")
+    bad = [int(k) for k in topk if k < 1]
+    if bad:
+        raise ValueError(f"topk: every k must be >= 1, got {bad[0]}")
+    return tuple(int(k) for k in topk)
 
 
 def labels_outside_scores(labels: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
@@ -80,7 +101,7 @@ def top_k_accuracy(
         MMAction). Among equal scores the higher class index ranks first, as in MMAction. A label
         outside the score columns is a miss for every k, as in MMAction.
     """
-    ks = (topk,) if isinstance(topk, int) else tuple(topk)
+    ks = _topk_values(topk)
     scores = _score_matrix(scores)
     labels = _checked_labels(scores, labels)
     num_samples, num_classes = scores.shape
@@ -231,6 +252,9 @@ def get_weighted_score(
     Returns:
         num_samples arrays of shape (num_classes,), the fused score of each sample.
     """
+    for name, value in (("score_list", score_list), ("coeff_list", coeff_list)):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, np.ndarray)):
+            raise TypeError(f"{name} must be a list, got {value!r}")
     if len(score_list) != len(coeff_list):
         raise ValueError(f"{len(score_list)} score sets but {len(coeff_list)} coefficients")
     num_samples = len(score_list[0]) if len(score_list) else 0

@@ -91,12 +91,16 @@ def check_rows(x: npt.ArrayLike, name: str, min_columns: int) -> FloatArray:
     Columns 0 and 1 are the segment start and end. An empty input becomes (0, min_columns).
 
     Raises:
+        TypeError: `x` is a single number or string, or holds non-numbers.
         ValueError: naming `name`, the row and the problem.
     """
+    if isinstance(x, (str, bytes, numbers.Number)):
+        raise TypeError(f"{name}: expected an (N, >={min_columns}) array of numbers, got {x!r}")
     try:
         rows = np.array(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(
+        error = ValueError if "inhomogeneous" in str(exc) else TypeError
+        raise error(
             f"{name}: expected an (N, >={min_columns}) array of numbers ({exc})"
         ) from None
     if rows.ndim in (1, 2) and rows.shape[0] == 0:
@@ -126,7 +130,7 @@ def check_order(starts: FloatArray, ends: FloatArray, name: str) -> None:
 def check_real(value: object, name: str, *, positive: bool = False) -> float:
     """Return `value` as a float; refuse non-numbers, NaN, infinities and optionally values <= 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name}: expected a real number, got {value!r}")
+        raise TypeError(f"{name}: expected a real number, got {value!r}")
     out = float(value)
     if not np.isfinite(out) or (positive and out <= 0):
         raise ValueError(
@@ -168,7 +172,7 @@ def _endpoint_pair(
         try:
             arr = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{name}_{suffix}: expected numbers ({exc})") from None
+            raise TypeError(f"{name}_{suffix}: expected numbers ({exc})") from None
         if arr.ndim > 1:
             raise ValueError(
                 f"{name}_{suffix}: expected a scalar or 1-D array, got shape {arr.shape}"

@@ -127,7 +127,9 @@ def _non_negative_int(value: object, name: str) -> int:
     try:
         out = operator.index(value)  # type: ignore[arg-type]
     except TypeError:
-        raise ValueError(f"{name}: expected an integer, got {value!r}") from None
-    if isinstance(value, bool) or out < 0:
+        raise TypeError(f"{name}: expected an integer, got {value!r}") from None
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: expected an integer, got {value!r}")
+    if out < 0:
         raise ValueError(f"{name}: expected an integer >= 0, got {value!r}")
     return out

@@ -27,7 +27,6 @@ def _flow(n_pairs: int = 2, h: int = 6, w: int = 8) -> np.ndarray:
         ((256, -1), True, (256, 341)),
         ((512, 256), True, (256, 341)),  # fit in the box: min(512 / 320, 256 / 240)
         ((200, 100), False, (100, 200)),  # exact (w, h)
-        ([200, 100], False, (100, 200)),  # YAML lists are accepted too
     ],
 )
 def test_resize_sizes(scale, keep_ratio, shape):

@@ -124,7 +124,7 @@ def test_random_resized_crop_step():
     imgs = _frames(2, 60, 80)
     out = RandomResizedCrop()({"imgs": imgs})
     _assert_cropped(out, imgs)
-    assert RandomResizedCrop(area_range=[0.5, 1]).area_range == (0.5, 1.0)
+    assert RandomResizedCrop(area_range=(0.5, 1)).area_range == (0.5, 1.0)
     with pytest.raises(TypeError):
         RandomResizedCrop(area_range=0.5)
     with pytest.raises(ValueError):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from vidact.arguments import check_int, check_int_pair
 from vidact.data.datasets.base import BaseDataset, PipelineArg
 from vidact.data.datasets.failures import FailureBudget
 from vidact.errors import AnnotationError
@@ -172,8 +173,8 @@ class SSNDataset(BaseDataset):
             self.reg_norm_consts = np.asarray(reg_normalize_constants, dtype=np.float64)
 
         self.video_centric = video_centric
-        self.body_segments = body_segments
-        self.aug_segments = tuple(aug_segments)
+        self.body_segments = check_int(body_segments, "body_segments", minimum=1)
+        self.aug_segments = check_int_pair(aug_segments, "aug_segments", minimum=0)
         self.aug_ratio = (aug_ratio, aug_ratio) if isinstance(aug_ratio, (int, float)) else tuple(aug_ratio)
         if len(self.aug_ratio) != 2 or not all(isinstance(r, (int, float)) for r in self.aug_ratio):
             raise TypeError(f"aug_ratio should be int, float or tuple of int and float, but got {aug_ratio!r}")

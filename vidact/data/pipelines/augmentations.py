@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from vidact.arguments import check_number
 from vidact.data import functional as F
 from vidact.data.pipelines._lazy import check_no_lazy_flip, init_lazy_if_proper
 
@@ -44,7 +45,7 @@ class Resize:
         if isinstance(scale, float):
             if scale <= 0:
                 raise ValueError(f"Invalid scale {scale}, must be positive.")
-        elif isinstance(scale, Sequence) and not isinstance(scale, str) and len(scale) == 2:
+        elif isinstance(scale, tuple) and len(scale) == 2:
             scale = tuple(scale)
             if min(scale) == -1:
                 if not keep_ratio:
@@ -52,7 +53,7 @@ class Resize:
                 # An infinite long side leaves only the short-side bound active.
                 scale = (np.inf, max(scale))
         else:
-            raise TypeError(f"Scale must be float or tuple of int, but got {scale!r}")
+            raise TypeError(f"scale must be a float or a tuple of 2 ints, as the reference requires, but got {scale!r}")
         if interpolation not in F.INTERPOLATIONS:
             raise ValueError(f"interpolation must be one of {sorted(F.INTERPOLATIONS)}, got {interpolation!r}")
         self.scale = scale
@@ -129,6 +130,7 @@ class Flip:
             raise ValueError(
                 f"Direction {direction} is not supported. Currently support ones are {list(_FLIP_DIRECTIONS)}"
             )
+        check_number(flip_ratio, "flip_ratio", low=0.0, high=1.0)
         if flip_label_map is not None and not isinstance(flip_label_map, Mapping):
             raise TypeError(f"flip_label_map must be a dict (label -> label), got {type(flip_label_map).__name__}")
         for name, joints in (("left_kp", left_kp), ("right_kp", right_kp)):

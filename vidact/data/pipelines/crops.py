@@ -19,9 +19,19 @@ from vidact.data.pipelines._lazy import apply_crop, init_lazy_if_proper, pair
 
 
 def _float_pair(value: Sequence[float], name: str) -> tuple[float, float]:
-    if isinstance(value, Sequence) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+    # A tuple, as the reference requires (ints are accepted too).
+    if isinstance(value, tuple) and len(value) == 2 and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+    ):
         return (float(value[0]), float(value[1]))
-    raise TypeError(f"{name} must be a tuple of float, but got {value!r}")
+    raise TypeError(f"{name} must be a tuple of 2 floats, but got {value!r}")
+
+
+def _check_ranges(area_range: Sequence[float], aspect_ratio_range: Sequence[float]) -> None:
+    if not 0 < area_range[0] <= area_range[1] <= 1:
+        raise ValueError(f"area_range must satisfy 0 < low <= high <= 1, got {tuple(area_range)}")
+    if not 0 < aspect_ratio_range[0] <= aspect_ratio_range[1]:
+        raise ValueError(f"aspect_ratio_range must satisfy 0 < low <= high, got {tuple(aspect_ratio_range)}")
 
 
 class RandomCrop:
@@ -74,8 +84,9 @@ class RandomResizedCrop:
         aspect_ratio_range: Sequence[float] = (3 / 4, 4 / 3),
         lazy: bool = False,
     ) -> None:
-        self.area_range = _float_pair(area_range, "Area_range")
-        self.aspect_ratio_range = _float_pair(aspect_ratio_range, "Aspect_ratio_range")
+        self.area_range = _float_pair(area_range, "area_range")
+        self.aspect_ratio_range = _float_pair(aspect_ratio_range, "aspect_ratio_range")
+        _check_ranges(self.area_range, self.aspect_ratio_range)
         self.lazy = lazy
 
     @staticmethod
@@ -91,10 +102,7 @@ class RandomResizedCrop:
         is placed at a random offset (Python `random`). If none fits, the centred square of side
         min(h, w) is used.
         """
-        if not 0 < area_range[0] <= area_range[1] <= 1:
-            raise ValueError(f"area_range must satisfy 0 < low <= high <= 1, got {area_range}")
-        if not 0 < aspect_ratio_range[0] <= aspect_ratio_range[1]:
-            raise ValueError(f"aspect_ratio_range must satisfy 0 < low <= high, got {aspect_ratio_range}")
+        _check_ranges(area_range, aspect_ratio_range)
         img_h, img_w = img_shape
         min_ar, max_ar = aspect_ratio_range
         aspect_ratios = np.exp(np.random.uniform(np.log(min_ar), np.log(max_ar), size=max_attempts))
@@ -150,8 +158,8 @@ class MultiScaleCrop:
         lazy: bool = False,
     ) -> None:
         self.input_size = pair(input_size, "Input_size")
-        if not isinstance(scales, Sequence) or isinstance(scales, str):
-            raise TypeError(f"Scales must be tuple, but got {type(scales)}")
+        if not isinstance(scales, tuple):
+            raise TypeError(f"scales must be a tuple, as the reference requires, but got {scales!r}")
         if num_fixed_crops not in (5, 13):
             raise ValueError(f"Num_fix_crops must be in {[5, 13]}, but got {num_fixed_crops}")
         self.scales = tuple(scales)

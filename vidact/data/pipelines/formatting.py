@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from vidact.arguments import check_names
 from vidact.data import functional as F
 
 DEFAULT_META_KEYS = (
@@ -74,7 +75,7 @@ class ToTensor:
     """
 
     def __init__(self, keys: Sequence[str]) -> None:
-        self.keys = keys
+        self.keys = check_names(keys, "ToTensor: keys")
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         for key in self.keys:
@@ -93,7 +94,7 @@ class ImageToTensor:
     """
 
     def __init__(self, keys: Sequence[str]) -> None:
-        self.keys = keys
+        self.keys = check_names(keys, "ImageToTensor: keys")
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         for key in self.keys:
@@ -113,7 +114,7 @@ class Transpose:
     """
 
     def __init__(self, keys: Sequence[str], order: Sequence[int]) -> None:
-        self.keys = keys
+        self.keys = check_names(keys, "Transpose: keys")
         self.order = order
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
@@ -167,9 +168,8 @@ class Collect:
         meta_name: str = "img_meta",
         nested: bool = False,
     ) -> None:
-        for name, value in (("keys", keys), ("meta_keys", meta_keys)):
-            if isinstance(value, str) or not isinstance(value, Sequence):
-                raise TypeError(f"Collect: {name} must be a list of key names, got {value!r}")
+        check_names(keys, "Collect: keys")
+        check_names(meta_keys, "Collect: meta_keys")
         self.keys = keys
         self.meta_keys = meta_keys
         self.meta_name = meta_name

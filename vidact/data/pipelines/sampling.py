@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from vidact.arguments import check_int, check_int_pair
 from vidact.data import functional as F
 from vidact.errors import DecodeError
 
@@ -76,9 +77,9 @@ class SampleFrames:
     ) -> None:
         if out_of_bound_opt not in ("loop", "repeat_last"):
             raise ValueError(f"out_of_bound_opt must be 'loop' or 'repeat_last', got {out_of_bound_opt!r}")
-        self.clip_len = clip_len
-        self.frame_interval = frame_interval
-        self.num_clips = num_clips
+        self.clip_len = check_int(clip_len, "clip_len", minimum=1)
+        self.frame_interval = check_int(frame_interval, "frame_interval", minimum=1)
+        self.num_clips = check_int(num_clips, "num_clips", minimum=1)
         self.temporal_jitter = temporal_jitter
         self.twice_sample = twice_sample
         self.out_of_bound_opt = out_of_bound_opt
@@ -183,8 +184,8 @@ class DenseSampleFrames(SampleFrames):
             out_of_bound_opt=out_of_bound_opt,
             test_mode=test_mode,
         )
-        self.sample_range = sample_range
-        self.num_sample_positions = num_sample_positions
+        self.sample_range = check_int(sample_range, "sample_range", minimum=1)
+        self.num_sample_positions = check_int(num_sample_positions, "num_sample_positions", minimum=1)
 
     def _get_train_clips(self, num_frames: int) -> np.ndarray:
         sample_position = max(1, 1 + num_frames - self.sample_range)
@@ -223,9 +224,9 @@ class UntrimmedSampleFrames:
     """
 
     def __init__(self, clip_len: int = 1, frame_interval: int = 16, start_index: int = 1) -> None:
-        self.clip_len = clip_len
-        self.frame_interval = frame_interval
-        self.start_index = start_index
+        self.clip_len = check_int(clip_len, "clip_len", minimum=1)
+        self.frame_interval = check_int(frame_interval, "frame_interval", minimum=1)
+        self.start_index = check_int(start_index, "start_index")
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
         total_frames = _total_frames(results, type(self).__name__)
@@ -300,8 +301,8 @@ class SampleProposalFrames(SampleFrames):
             raise TypeError(f"aug_ratio must be a number or a pair of numbers, got {aug_ratio!r}")
         if mode not in ("train", "val", "test"):
             raise ValueError(f"mode must be 'train', 'val' or 'test', got {mode!r}")
-        self.body_segments = body_segments
-        self.aug_segments = tuple(aug_segments)
+        self.body_segments = check_int(body_segments, "body_segments", minimum=1)
+        self.aug_segments = check_int_pair(aug_segments, "aug_segments", minimum=0)
         self.aug_ratio = aug_ratio
         self.mode = mode
         self.test_interval = test_interval
