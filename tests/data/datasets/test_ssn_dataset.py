@@ -220,3 +220,6 @@ def test_results_to_detections_top_k_zero_or_less_keeps_every_detection(proposal
         np.testing.assert_allclose(rows[:, :2], [[0.1, 0.3], [0.6, 0.8]], rtol=1e-6)
         expected = np.exp([[10, 0], [0, 10]]) / np.exp([[10, 0], [0, 10]]).sum(1, keepdims=True)
         np.testing.assert_allclose(rows[:, 2], expected[:, cls], rtol=1e-5)
+    # evaluate() reads top_k from the test config: every detection is kept; the wrong-class ones
+    # score lowest, so the perfect ranking still gives AP 1.
+    assert all(v == pytest.approx(1.0) for v in ds.evaluate(ssn_results([[0, 10, 0], [0, 0, 10]])).values())

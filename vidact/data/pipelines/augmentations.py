@@ -255,7 +255,8 @@ class Fuse:
 
     Required keys are "imgs", "img_shape" and "lazy" (with "crop_bbox", "interpolation", "flip"
     and "flip_direction"); "imgs" is replaced and "lazy" removed. Flow x-images are inverted on
-    a horizontal flip, as the eager `Flip` does.
+    a horizontal flip, as the eager `Flip` does. Key points need nothing here: the lazy steps
+    moved them already.
     """
 
     def __call__(self, results: dict[str, Any]) -> dict[str, Any]:
