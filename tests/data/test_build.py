@@ -304,3 +304,22 @@ def test_failure_budget_is_a_recipe_key(tmp_path):
     ann.write_text("a.mp4 0\nb.mp4 1\n")
     dataset = build_dataset({"type": "VideoDataset", "ann_file": str(ann), "pipeline": [], "failure_budget": 0.5})
     assert dataset.failure_budget == 0.5
+
+
+def test_later_0x_options_build_from_recipe_dicts():
+    # A pipeline copied from a later MMAction 0.x config builds unchanged.
+    from vidact.data.build import build_pipeline
+
+    pipeline = build_pipeline([
+        {"type": "SampleFrames", "clip_len": 1, "num_clips": 3, "keep_tail_frames": True},
+        {"type": "PyAVDecode", "mode": "efficient"},
+        {"type": "DecordDecode", "mode": "efficient"},
+        {"type": "RawFrameDecode", "decoding_backend": "pillow"},
+        {"type": "Flip", "flip_ratio": 1.0, "flip_label_map": {0: 1}, "left_kp": [1], "right_kp": [2]},
+        {"type": "Collect", "keys": ["label"], "meta_keys": [], "nested": True},
+    ])
+    sample, decode_pyav, decode_decord, raw, flip, collect = pipeline.transforms
+    assert sample.keep_tail_frames and decode_pyav.mode == decode_decord.mode == "efficient"
+    assert raw.decoding_backend == "pillow" and collect.nested
+    assert flip.flip_label_map == {0: 1} and list(flip.left_kp) == [1] and list(flip.right_kp) == [2]
+    assert collect(flip({"label": 0, "img_shape": (4, 4)})) == {"label": [1]}
