@@ -65,6 +65,16 @@ def test_labels_outside_the_score_columns_are_misses_as_in_the_reference():
     labels = [1, 3, -1]
     assert top_k_accuracy(SCORES, labels, (1, 3)) == pytest.approx([1 / 3, 1 / 3])
     assert top_k_accuracy(SCORES, labels, (1, 3)) == pytest.approx(_mmaction_top_k(SCORES, labels, (1, 3)))
+    # Even with k beyond the number of columns (every column predicted), they stay misses.
+    assert top_k_accuracy(SCORES, labels, (5,)) == pytest.approx([1 / 3])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n, c = rng.integers(1, 20), rng.integers(2, 10)
+        rand_scores = rng.random((n, c))  # no ties: numpy's default sort orders ties build-dependently
+        rand_labels = rng.integers(-2, c + 3, size=n)
+        ks = (1, 2, int(c), int(c) + 2)
+        expected = _mmaction_top_k(rand_scores, rand_labels, ks)
+        assert top_k_accuracy(rand_scores, rand_labels, ks) == pytest.approx(expected)
     # mean_class_accuracy: classes {-1, 0, 1, 2, 3} (true or predicted); only class 1 has a hit.
     assert mean_class_accuracy(SCORES, labels) == pytest.approx(1 / 5)
 

@@ -112,8 +112,9 @@ def top_k_accuracy(
     # Rank of the true label in MMAction's order (ascending sort, reversed) without sorting: the
     # classes that beat it are those with a higher score plus those with an equal score and a higher index.
     beaten_by = (scores > true_score) | ((scores == true_score) & (np.arange(num_classes) > labels[:, None]))
-    rank = np.where(valid, beaten_by.sum(axis=1), num_classes)  # outside labels: never in the top k
-    return [float(np.count_nonzero(rank < k) / num_samples) for k in ks]
+    rank = beaten_by.sum(axis=1)
+    # A label outside the columns is never among the predictions, whatever k (even k > num_classes).
+    return [float(np.count_nonzero(valid & (rank < k)) / num_samples) for k in ks]
 
 
 def confusion_matrix(
