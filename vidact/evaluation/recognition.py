@@ -6,8 +6,9 @@ on the whole (num_samples, num_classes) score matrix at once.
 Where we differ from MMAction 0.x (on purpose):
 - `top_k_accuracy` breaks ties between equal scores by class index the way MMAction does: it takes
   the last k of an ascending sort, so among equal scores the HIGHER class index ranks first. MMAction
-  uses numpy's default (unstable) sort, which gives exactly this order for up to 16 classes and a
-  numpy-dependent one beyond; we always give this order (an ascending stable sort, reversed).
+  uses numpy's default (unstable) sort, which gives exactly this order for up to 16 classes on
+  classic numpy builds, and a build- and CPU-dependent one otherwise (SIMD sorting scrambles ties
+  even among a few classes); we always give this order (an ascending stable sort, reversed).
   (`mean_class_accuracy` uses argmax, where the lower index wins, as in MMAction.)
 - As in MMAction, a label outside the score columns (negative, or >= num_classes) is never
   matched: `top_k_accuracy` counts it as a miss and `mean_class_accuracy` as a class with no hit.
