@@ -10,10 +10,12 @@ import pytest
 from vidact.data.datasets import RepeatDataset
 from vidact.data.decoding import DecordDecode, PyAVDecode
 from vidact.data.pipelines import (
+    CenterCrop,
     Collect,
     DenseSampleFrames,
     Flip,
     MultiScaleCrop,
+    RandomCrop,
     RandomResizedCrop,
     Resize,
     SampleFrames,
@@ -22,6 +24,7 @@ from vidact.data.pipelines import (
     ToTensor,
     UntrimmedSampleFrames,
 )
+from vidact.engine.hooks import EvalHook
 from vidact.errors import InputError
 from vidact.evaluation import (
     average_recall_at_avg_proposals,
@@ -58,6 +61,9 @@ TYPE_ERRORS = [
     (lambda: ToTensor("imgs"), "keys"),
     (lambda: Collect("imgs"), "keys"),
     (lambda: RepeatDataset([], 2.0), "times"),
+    (lambda: Resize((224.5, 100)), "scale"),
+    (lambda: EvalHook(None, interval=1.5), "interval"),
+    (lambda: CenterCrop(2.5), "Crop_size"),
 ]
 
 VALUE_ERRORS = [
@@ -75,6 +81,11 @@ VALUE_ERRORS = [
     (lambda: PyAVDecode(mode="x"), "mode"),
     (lambda: DecordDecode(mode="x"), "mode"),
     (lambda: RepeatDataset([], 0), "times"),
+    (lambda: Resize((0, 0), keep_ratio=False), "scale sides must be >= 1"),
+    (lambda: RandomCrop(0), "size must be >= 1, got 0"),
+    (lambda: CenterCrop(0), "Crop_size must be >= 1, got 0"),
+    (lambda: MultiScaleCrop(4, scales=()), "scales must hold at least one scale"),
+    (lambda: EvalHook(None, interval=0), "interval must be >= 1, got 0"),
 ]
 
 

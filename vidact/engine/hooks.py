@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from vidact.arguments import check_int
 from vidact.engine.checkpoint import replace_link
 from vidact.engine.logging import ProgressReporter
 
@@ -68,8 +69,7 @@ class EvalHook(Hook):
 
     def __init__(self, dataloader: Any, interval: int = 1, gpu_collect: bool = False, save_best: bool = True,
                  key_indicator: str | None = "top1_acc", rule: str | None = None, **eval_kwargs: Any) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval}")
+        interval = check_int(interval, "interval", minimum=1)
         if rule is not None and rule not in ("greater", "less"):
             raise KeyError(f"rule must be 'greater', 'less' or None, got {rule!r}")
         if save_best and key_indicator is None:

@@ -68,10 +68,16 @@ def apply_crop(results: dict[str, Any], bbox: Sequence[int], lazy: bool) -> dict
 
 
 def pair(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    """An int or a 2-sequence of ints as an (a, b) tuple, with a TypeError naming `name`."""
+    """An int or a 2-sequence of ints as an (a, b) tuple: a TypeError naming `name` for other
+    types, a ValueError for sizes < 1."""
+    out: tuple[int, int] | None = None
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return (int(value), int(value))
-    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        out = (int(value), int(value))
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-            return (int(value[0]), int(value[1]))
-    raise TypeError(f"{name} must be an int or a pair of ints (w, h), got {value!r}")
+            out = (int(value[0]), int(value[1]))
+    if out is None:
+        raise TypeError(f"{name} must be an int or a pair of ints (w, h), got {value!r}")
+    if min(out) < 1:
+        raise ValueError(f"{name} must be >= 1, got {value!r}")
+    return out

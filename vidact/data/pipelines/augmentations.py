@@ -46,7 +46,10 @@ class Resize:
             if scale <= 0:
                 raise ValueError(f"Invalid scale {scale}, must be positive.")
         elif isinstance(scale, tuple) and len(scale) == 2:
-            scale = tuple(scale)
+            if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in scale):
+                raise TypeError(f"scale must be a float or a tuple of 2 ints, got {scale!r}")
+            if any(v < 1 and v != -1 for v in scale) or scale == (-1, -1):
+                raise ValueError(f"scale sides must be >= 1 (or -1 for one free side), got {scale!r}")
             if min(scale) == -1:
                 if not keep_ratio:
                     raise ValueError(f"scale {scale}: a free side (-1) needs keep_ratio=True")

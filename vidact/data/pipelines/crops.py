@@ -46,8 +46,10 @@ class RandomCrop:
     """
 
     def __init__(self, size: int, lazy: bool = False) -> None:
-        if not isinstance(size, int):
+        if isinstance(size, bool) or not isinstance(size, int):
             raise TypeError(f"Size must be an int, but got {type(size)}")
+        if size < 1:
+            raise ValueError(f"RandomCrop: size must be >= 1, got {size}")
         self.size = size
         self.lazy = lazy
 
@@ -160,6 +162,8 @@ class MultiScaleCrop:
         self.input_size = pair(input_size, "Input_size")
         if not isinstance(scales, tuple):
             raise TypeError(f"scales must be a tuple, as the reference requires, but got {scales!r}")
+        if not scales:
+            raise ValueError("scales must hold at least one scale, got ()")
         if num_fixed_crops not in (5, 13):
             raise ValueError(f"Num_fix_crops must be in {[5, 13]}, but got {num_fixed_crops}")
         self.scales = tuple(scales)
