@@ -23,6 +23,8 @@ _vidact() {
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
             "/proposals") path="proposals" ;;
+            "proposals/bsp") path="proposals/bsp" ;;
+            "proposals/pgm") path="proposals/pgm" ;;
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
@@ -182,8 +184,28 @@ _vidact() {
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "proposals")
+            if [[ "$cur" == -* || -z "x" ]]; then
+                COMPREPLY=($(compgen -W "bsp pgm --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "bsp pgm" -- "$cur"))
+            fi ;;
+        "proposals/bsp")
+            case "$prev" in
+                --ann|--out|-o|--top-k|--boundary-ratio|--num-sample-start|--num-sample-end|--num-sample-action|--num-sample-interp|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--ann --out -o --top-k --boundary-ratio --num-sample-start --num-sample-end --num-sample-action --num-sample-interp --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals/pgm")
+            case "$prev" in
+                --ann|--out|-o|--temporal-scale|--peak-threshold|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--ann --out -o --temporal-scale --peak-threshold --shard --workers -j --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

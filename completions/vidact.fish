@@ -138,8 +138,31 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals' -l help
-complete -c vidact -n '__fish_seen_subcommand_from proposals' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -a bsp -d 'Compute BSP features: actionness sampled around and...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -a pgm -d 'Generate candidate proposals from TEM results: every...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l boundary-ratio -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-start -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-end -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-action -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-interp -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l temporal-scale -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l peak-threshold -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a validate -d 'Check recipe files and list every problem in each one.'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -l help
