@@ -48,6 +48,10 @@ def generate_candidate_proposals(
         tem_results_ext: file extension of the TEM results; only '.csv'.
         result_dict: if given, each video's proposals are also stored in it.
 
+    Where the reference fails, we return: a video without any start < end pair (possible when the
+    TEM has more rows than `temporal_scale`, whose last row is then ignored) gets (0, 7); a video
+    without annotations gets match_iou = match_ioa = 0.
+
     Returns:
         {video_name: (N, 7) float64 proposals}, best score first.
 
@@ -203,6 +207,9 @@ def generate_bsp_feature(
         tem_results_ext: file extension of the TEM results; only '.csv'.
         pgm_proposal_ext: file extension of the proposals; only '.csv'.
         result_dict: if given, each video's feature is also stored in it.
+
+    A proposal file with a single row gives a (1, C) feature (the reference fails on it: NumPy reads
+    it as a 1-D array).
 
     Returns:
         {video_name: (N, num_sample_action + num_sample_start + num_sample_end) float64}.
