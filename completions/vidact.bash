@@ -22,6 +22,9 @@ _vidact() {
             "/eval") path="eval" ;;
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
+            "/proposals") path="proposals" ;;
+            "proposals/bsp") path="proposals/bsp" ;;
+            "proposals/pgm") path="proposals/pgm" ;;
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
@@ -35,10 +38,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -176,6 +179,33 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint --topk -k --classes --set -s --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals")
+            if [[ "$cur" == -* || -z "x" ]]; then
+                COMPREPLY=($(compgen -W "bsp pgm --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "bsp pgm" -- "$cur"))
+            fi ;;
+        "proposals/bsp")
+            case "$prev" in
+                --ann|--out|-o|--top-k|--boundary-ratio|--num-sample-start|--num-sample-end|--num-sample-action|--num-sample-interp|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--ann --out -o --top-k --boundary-ratio --num-sample-start --num-sample-end --num-sample-action --num-sample-interp --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals/pgm")
+            case "$prev" in
+                --ann|--out|-o|--temporal-scale|--peak-threshold|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--ann --out -o --temporal-scale --peak-threshold --shard --workers -j --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
