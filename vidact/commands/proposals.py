@@ -23,3 +23,4 @@ def _add(name: str, module: str, function: str) -> None:
 
 
 # One line per subcommand (the BSN chain in stage order, then BMN).
+_add("bmn", "proposals_bmn", "bmn_command")
