@@ -106,15 +106,16 @@ def candidate_proposals(
     ends = np.flatnonzero(_boundary_candidates(end_scores, temporal_scale, peak_threshold))
     start_t = tgap / 2 + tgap * starts
     end_t = tgap / 2 + tgap * ends
-    # The reference pairs ends (outer) with starts (inner), in position order.
-    end_grid, start_grid = np.meshgrid(end_t, start_t, indexing="ij")
-    end_pos, start_pos = np.meshgrid(ends, starts, indexing="ij")
-    keep = start_grid < end_grid
-    proposals = np.empty((int(keep.sum()), 7), np.float64)
-    proposals[:, 0] = start_grid[keep]
-    proposals[:, 1] = end_grid[keep]
-    proposals[:, 2] = start_scores[start_pos[keep]]
-    proposals[:, 3] = end_scores[end_pos[keep]]
+    # All pairs, ends outer and starts inner in position order (the reference's order), start < end.
+    pair_end = np.repeat(np.arange(len(ends)), len(starts))
+    pair_start = np.tile(np.arange(len(starts)), len(ends))
+    keep = start_t[pair_start] < end_t[pair_end]
+    pair_end, pair_start = pair_end[keep], pair_start[keep]
+    proposals = np.empty((len(pair_end), 7), np.float64)
+    proposals[:, 0] = start_t[pair_start]
+    proposals[:, 1] = end_t[pair_end]
+    proposals[:, 2] = start_scores[starts[pair_start]]
+    proposals[:, 3] = end_scores[ends[pair_end]]
     proposals[:, 4] = proposals[:, 2] * proposals[:, 3]
     proposals = proposals[np.argsort(proposals[:, 4], kind="stable")[::-1]]
     proposals[:, 5], proposals[:, 6] = _best_overlaps(proposals[:, 0], proposals[:, 1], gt_tmins, gt_tmaxs)
