@@ -144,6 +144,8 @@ class BMN(nn.Module):
         array = _sample_mask_array(temporal_dim, num_samples, num_samples_per_bin, float(boundary_ratio))
         self.register_buffer("sample_mask", torch.from_numpy(array).reshape(num_samples * temporal_dim, -1),
                              persistent=False)
+        # identical on every rank: DDP need not broadcast its 128 MB (scale 100) before each step
+        self._ddp_params_and_buffers_to_ignore = ("sample_mask",)
         # bm_mask[d, s] = 1 where a proposal of d + 1 snippets starting at s ends inside the video
         self.register_buffer("bm_mask", torch.ones(temporal_dim, temporal_dim).triu().flip(1).contiguous())
 
