@@ -23,6 +23,7 @@ _vidact() {
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
             "/proposals") path="proposals" ;;
+            "proposals/bmn") path="proposals/bmn" ;;
             "proposals/bsp") path="proposals/bsp" ;;
             "proposals/pgm") path="proposals/pgm" ;;
             "/recipe") path="recipe" ;;
@@ -185,10 +186,21 @@ _vidact() {
             fi ;;
         "proposals")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "bsp pgm --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pgm --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "bsp pgm" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pgm" -- "$cur"))
+            fi ;;
+        "proposals/bmn")
+            case "$prev" in
+                --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "proposals/bsp")
             case "$prev" in

@@ -138,9 +138,19 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -a bsp -d 'Compute BSP features: actionness sampled around and...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -a pgm -d 'Generate candidate proposals from TEM results: every...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bsp pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a bmn -d 'BMN proposals for a data split: {version, results:...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a bsp -d 'Compute BSP features: actionness sampled around and...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a pgm -d 'Generate candidate proposals from TEM results: every...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l checkpoint -s c -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l split -x -a 'train val test'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l ann -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l top-k -r -F

@@ -25,3 +25,4 @@ def _add(name: str, module: str, function: str) -> None:
 # One line per subcommand (the BSN chain in stage order, then BMN).
 _add("pgm", "proposals_pgm", "pgm_command")
 _add("bsp", "proposals_bsp", "bsp_command")
+_add("bmn", "proposals_bmn", "bmn_command")

@@ -8,6 +8,7 @@ proposals.
 from vidact.localization.bsn import generate_bsp_feature, generate_candidate_proposals
 from vidact.localization.iou import temporal_iop, temporal_iou
 from vidact.localization.nms import soft_nms, temporal_nms
+from vidact.localization.post_processing import post_processing
 from vidact.localization.ssn import eval_ap, load_localize_proposal_file, perform_regression
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "generate_candidate_proposals",
     "load_localize_proposal_file",
     "perform_regression",
+    "post_processing",
     "soft_nms",
     "temporal_iop",
     "temporal_iou",
