@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.io.files import decode_json_as, parse_json, read_source
+from vidact.io.files import decode_json_as, gc_paused, parse_json, read_source
 from vidact.io.scores import extract_protocol
 
 GroundTruthFormat = Literal["activitynet", "per-video"]
@@ -233,7 +233,8 @@ def read_results(path: str | Path, *, require_labels: bool = False) -> Results:
     """
     name = _display(path)
     source = read_source(path)
-    fast = _read_results_fast(source, str(path), require_labels)
+    with gc_paused():  # ~500k entries become columns and per-video tuples: nothing cyclic
+        fast = _read_results_fast(source, str(path), require_labels)
     if fast is not None:
         return fast
     data = parse_json(source, name)
