@@ -39,7 +39,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, group_ranges, paired_iou
+from vidact.evaluation.proposals import (
+    DEFAULT_TIOU_THRESHOLDS,
+    grouped_score_order,
+    group_ranges,
+    paired_iou,
+)
 from vidact.segments import as_segments
 
 log = logging.getLogger(__name__)
@@ -189,11 +194,7 @@ def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_cl
     group_ids, gt_group = np.unique(gt_group, return_inverse=True)  # compact ids 0..num_groups-1
     gt_group = gt_group.reshape(-1)
     pred_group = _codes(pred_group, group_ids)
-    # Per class, best score first, equal scores in input order: two stable sorts (the class pass a
-    # radix sort on int16), about twice as fast as np.lexsort on 500k predictions.
-    order = np.argsort(-pred_score, kind="stable")
-    class_key = pred_class.astype(np.int16) if num_classes < np.iinfo(np.int16).max else pred_class
-    order = order[np.argsort(class_key[order], kind="stable")]
+    order = grouped_score_order(pred_class, pred_score, num_classes)  # per class, best score first
     pred_group, pred_class = pred_group[order], pred_class[order]
     rank = np.arange(order.shape[0]) - np.searchsorted(pred_class, np.arange(num_classes))[pred_class]
     # Only predictions whose (class, video) has ground truth can match; the others only push the
@@ -207,11 +208,30 @@ def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_cl
     pair_group = cand_group[pair_pred]
     pair_gt = gt_order[gt_start[pair_group] + nth]
     pair_iou = paired_iou(cand_segment[pair_pred], gt_segment[pair_gt])
-    # Preference inside a prediction: higher IoU, then the later segment (the kit's tie); NaN last.
-    pref = np.lexsort((-nth, -np.nan_to_num(pair_iou, nan=-1.0), pair_pred, pair_group))
+    pref = _pair_order(pair_pred, nth, pair_iou, pair_group, gt_count[cand_group], group_ids.shape[0])
     true_pos = _greedy_matches(pair_pred[pref], pair_gt[pref], pair_group[pref], pair_iou[pref],
                                cand.shape[0], gt_group.shape[0], group_ids.shape[0], thresholds)
     return _interpolated_ap(true_pos, pred_class[cand], rank[cand], np.bincount(gt_class, minlength=num_classes))
+
+
+def _pair_order(pair_pred: np.ndarray, nth: np.ndarray, pair_iou: np.ndarray, pair_group: np.ndarray,
+                pred_num_gt: np.ndarray, num_groups: int) -> np.ndarray:
+    """Order of the pairs by group, then prediction rank, then preference inside the prediction.
+
+    Preference: higher IoU, then the later segment (the kit's tie); NaN last. Pairs arrive by
+    prediction and `nth`; only predictions with several candidate segments need the preference
+    sort, so that one runs on their pairs alone, and the group pass is one stable integer sort
+    (radix for small ids), instead of a four-key lexsort over every pair.
+    """
+    order = np.arange(pair_pred.shape[0])
+    multi = np.flatnonzero(pred_num_gt[pair_pred] > 1)
+    if multi.shape[0]:
+        inner = np.lexsort((-nth[multi], -np.nan_to_num(pair_iou[multi], nan=-1.0), pair_pred[multi]))
+        order[multi] = multi[inner]  # each prediction's pairs are contiguous: reorder inside the block
+    group_key = pair_group[order]
+    if num_groups < np.iinfo(np.int16).max:
+        group_key = group_key.astype(np.int16)
+    return order[np.argsort(group_key, kind="stable")]
 
 
 def _codes(values: np.ndarray, vocabulary: np.ndarray) -> np.ndarray:

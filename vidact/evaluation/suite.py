@@ -21,7 +21,7 @@ from vidact.data.annotations.activitynet import Alignment, GroundTruth, Results,
 from vidact.data.annotations.lists import LabelList
 from vidact.errors import AnnotationError, InputError
 from vidact.evaluation.detection import coded_detection_map
-from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, ar_an
+from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, FlatProposals, ar_an_flat
 from vidact.evaluation.recognition import (
     confusion_matrix,
     mean_average_precision,
@@ -306,12 +306,19 @@ def _ar_an(
     gt: GroundTruth, aligned: Alignment, results_name: str, max_avg_proposals: int, thresholds: np.ndarray,
     warnings: list[str],
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    ground_truth = {vid: segs.segments for vid, segs in gt.videos.items()}
-    proposals = {
-        vid: np.column_stack([segs.segments, segs.scores]) if len(segs) else np.zeros((0, 3))
-        for vid, segs in aligned.videos.items()
-    }
-    arn = ar_an(ground_truth, proposals, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)
+    # Columns straight from the per-video arrays (the dicts `ar_an` takes cost a stack per video).
+    index = {vid: i for i, vid in enumerate(gt.videos)}  # every ground-truth video has a segment
+    ours = [(index[vid], segs) for vid, segs in aligned.videos.items() if vid in index and len(segs)]
+    flat = FlatProposals(
+        gt_segment=np.concatenate([segs.segments for segs in gt.videos.values()]).reshape(-1, 2),
+        gt_video=np.repeat(np.arange(len(index)), [len(segs) for segs in gt.videos.values()]),
+        segment=np.concatenate([segs.segments for _, segs in ours] or [np.empty((0, 2))]).reshape(-1, 2),
+        score=np.concatenate([segs.scores for _, segs in ours] or [np.empty(0)]),
+        video=np.repeat(np.array([i for i, _ in ours], dtype=np.int64), [len(segs) for _, segs in ours]),
+        num_videos=len(index),
+        num_proposals_all=sum(len(segs) for segs in aligned.videos.values()),
+    )
+    arn = ar_an_flat(flat, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)
     if arn.num_videos_short:
         warnings.append(
             f"fewer than {max_avg_proposals} proposals for {arn.num_videos_short} of {len(gt.videos)} "
