@@ -5,34 +5,40 @@ Model: the `model` section of `recipes/tsm_r50_kinetics400.yaml` (ResNetTSM-50, 
 `TSMOptimizerConstructor`) and grad clipping (max_norm 20). Input: one in-memory batch of
 2 x 8 x 3 x 224 x 224 random floats and random labels, so no data loading is timed.
 
-- bare: `loss = sum(losses); loss.backward(); clip_grad_norm_; optimizer.step(); zero_grad()`,
-  once with glibc malloc's defaults and once with the setting the Trainer applies on the CPU
-  (`vidact.engine.malloc.keep_freed_memory`: freed buffers are kept for reuse instead of being
-  unmapped and faulted in again every step). The engine overhead is measured against the latter.
+- bare: `loss = sum(losses); loss.backward(); clip_grad_norm_; optimizer.step(); zero_grad()`.
 - vidact: `Trainer.fit()` with the hooks `vidact train` uses (LoggerHook with its JSON-lines log,
   CheckpointHook with mid-epoch checkpoints off; the epoch-end checkpoint falls outside the
   timed iterations), over a list that yields the same batch.
 - MMAction2 (`--mmaction-python PY`): its `Recognizer2D` + `ResNetTSM` + `TSMHead` with the same
   settings, timed through `model.train_step(data, optim_wrapper)` (what its training loop calls
-  per iteration; its hooks are not included) in a subprocess of that interpreter.
+  per iteration; its hooks are not included) in a process of that interpreter.
 
-Each timing runs in a fresh process (so neither inherits the other's allocator state), skips
-`--warmup` steps and times the next `--steps`; bare and vidact alternate for `--rounds` rounds,
-swapping which goes first, and the best round of each is kept (the machine is shared and noisy).
-Engine overhead = bare (same malloc) samples/s / vidact samples/s - 1 (goal: at most 5%).
+All three run under the same glibc malloc settings, given through the environment so that each
+process starts with them, in two variants printed side by side:
+- tuned: `MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647`, what vidact applies on the CPU
+  by itself (`vidact.engine.malloc.keep_freed_memory`: freed buffers are kept for reuse instead of
+  being unmapped and faulted in again every step);
+- default: glibc's defaults (`MALLOC_TOP_PAD_=131072`, the default value, set only so that vidact
+  sees a user setting and leaves malloc alone).
+
+Each timing runs in a fresh process, skips `--warmup` steps and times the next `--steps`; the
+tools alternate within each of `--rounds` rounds (rotating who goes first) and the best round of
+each is kept (the machine is shared and noisy). Engine overhead = bare samples/s / vidact
+samples/s - 1 under the same settings (goal: at most 5%).
 
 With `--toy-epochs N` it also trains `recipes/toy/tsm.yaml` on `vidact dataset synth` data for N
 epochs and prints the share of the step time spent waiting for data (from `log.jsonl`).
 
 Prints figures; asserts nothing. Example:
 
-    python benchmarks/bench_engine.py --steps 8 --rounds 3 --mmaction-python /tmp/mmvenv/bin/python
+    python benchmarks/bench_engine.py --steps 8 --rounds 3 --mmaction-python .peers/mmaction2/bin/python
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -46,7 +52,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "tsm_r50_kinetics400.yaml"
 BATCH, SEGMENTS, SIZE, CLASSES = 2, 8, 224, 400
-KINDS = ("bare", "bare-kept", "vidact")
+KINDS = ("bare", "vidact", "mmaction2")
+# The same glibc malloc settings for every tool, through the environment (see the docstring).
+VARIANTS = {
+    "tuned": {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "2147483647"},
+    "default": {"MALLOC_TOP_PAD_": "131072"},
+}
 
 
 def build():
@@ -68,11 +79,7 @@ def batch() -> dict:
             "label": torch.randint(CLASSES, (BATCH, 1), generator=gen)}
 
 
-def time_bare(warmup: int, steps: int, keep_memory: bool = False) -> float:
-    if keep_memory:
-        from vidact.engine.malloc import keep_freed_memory
-
-        keep_freed_memory()
+def time_bare(warmup: int, steps: int) -> float:
     _, model, optimizer, clip = build()
     model.train()
     data = batch()
@@ -133,9 +140,8 @@ from mmaction.utils import register_all_modules
 from mmengine.optim import OptimWrapper
 
 register_all_modules()
-warmup, steps, rounds, batch, segs, size, classes = (int(v) for v in sys.argv[1:8])
-best = 0.0
-for _ in range(rounds):
+warmup, steps, batch, segs, size, classes = (int(v) for v in sys.argv[1:7])
+for _ in range(1):
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type='Recognizer2D',
@@ -161,19 +167,9 @@ for _ in range(rounds):
         log_vars = model.train_step(data, optim)
         float(log_vars['loss'])
         stamps.append(time.perf_counter())
-    best = max(best, batch * steps / (stamps[-1] - stamps[warmup - 1]))
-print(json.dumps({'samples_per_s': best}))
+    rate = batch * steps / (stamps[-1] - stamps[warmup - 1])
+print(json.dumps({'samples_per_s': rate}))
 """
-
-
-def time_mmaction(python: str, warmup: int, steps: int, rounds: int) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
-        fh.write(PEER_SCRIPT)
-    args = [python, fh.name, *(str(v) for v in (warmup, steps, rounds, BATCH, SEGMENTS, SIZE, CLASSES))]
-    out = subprocess.run(args, capture_output=True, text=True, check=False)
-    if out.returncode:
-        raise SystemExit(f"MMAction2 run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["samples_per_s"]
 
 
 def toy_data_share(epochs: int, work: Path) -> dict:
@@ -202,15 +198,24 @@ def toy_data_share(epochs: int, work: Path) -> dict:
             "data_share": data_time / (data_time + step_time)}
 
 
-def _one(kind: str, args: argparse.Namespace, work: Path) -> float:
-    """One timing in a fresh interpreter."""
-    cmd = [sys.executable, __file__, "--only", kind, "--warmup", str(args.warmup), "--steps", str(args.steps),
-           "--workdir", str(work)]
+def _one(kind: str, variant: str, args: argparse.Namespace, work: Path) -> float:
+    """One timing in a fresh process under the malloc settings of `variant`."""
+    if kind == "mmaction2":
+        script = work / "peer_engine.py"
+        script.write_text(PEER_SCRIPT)
+        cmd = [args.mmaction_python, str(script),
+               *(str(v) for v in (args.warmup, args.steps, BATCH, SEGMENTS, SIZE, CLASSES))]
+    else:
+        cmd = [sys.executable, __file__, "--only", kind, "--warmup", str(args.warmup), "--steps", str(args.steps),
+               "--workdir", str(work)]
     if args.threads:
-        cmd += ["--threads", str(args.threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        cmd += ["--threads", str(args.threads)] if kind != "mmaction2" else []
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | VARIANTS[variant]
+    if args.threads:
+        env["OMP_NUM_THREADS"] = str(args.threads)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode:
-        raise SystemExit(f"{kind} run failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"{kind} ({variant}) run failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])["samples_per_s"]
 
 
@@ -220,10 +225,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
-    parser.add_argument("--mmaction-python", default=None)
+    parser.add_argument("--mmaction-python", default=None, help="python of the MMAction2 venv (benchmarks/peers.sh)")
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--toy-epochs", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--only", choices=KINDS, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=KINDS[:2], default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -231,27 +237,30 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     if args.only:
         rate = (time_vidact(args.warmup, args.steps, work / "engine") if args.only == "vidact"
-                else time_bare(args.warmup, args.steps, keep_memory=args.only == "bare-kept"))
+                else time_bare(args.warmup, args.steps))
         print(json.dumps({"samples_per_s": rate}))
         return
+    kinds = KINDS if args.mmaction_python else KINDS[:2]
     print(f"TSM R50, {SEGMENTS} segments, {SIZE}x{SIZE}, batch {BATCH}, CPU, {torch.get_num_threads()} threads; "
-          f"{args.warmup} warm-up + {args.steps} timed steps, best of {args.rounds} alternating rounds")
-    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+          f"{args.warmup} warm-up + {args.steps} timed steps, best of {args.rounds} interleaved rounds")
+    if not args.mmaction_python:
+        print("MMAction2: skipped (give --mmaction-python; benchmarks/peers.sh creates its venv)")
+    runs = [(kind, variant) for variant in args.variants for kind in kinds]
+    rates: dict[tuple[str, str], list[float]] = {run: [] for run in runs}
     for r in range(args.rounds):
-        order = KINDS[r % 3:] + KINDS[: r % 3]  # rotate who goes first
-        for kind in order:
-            rates[kind].append(_one(kind, args, work / f"round_{r}"))
-        print(f"  round {r + 1}: " + ", ".join(f"{k} {rates[k][-1]:.3f}" for k in KINDS) + " samples/s", flush=True)
-    best = {kind: max(values) for kind, values in rates.items()}
-    e = best["vidact"]
-    print(f"bare loop, malloc defaults     {best['bare']:.3f} samples/s")
-    print(f"bare loop, freed memory kept   {best['bare-kept']:.3f} samples/s")
-    print(f"vidact Trainer                 {e:.3f} samples/s   overhead vs the same bare loop "
-          f"{100 * (best['bare-kept'] / e - 1):+.1f}% (goal <= 5%); vs malloc defaults "
-          f"{100 * (best['bare'] / e - 1):+.1f}%")
-    if args.mmaction_python:
-        m = time_mmaction(args.mmaction_python, args.warmup, args.steps, args.rounds)
-        print(f"MMAction2 1.2.0 train_step loop {m:.3f} samples/s   vidact / MMAction2 {e / m:.2f}x")
+        order = runs[r % len(runs):] + runs[: r % len(runs)]  # rotate who goes first
+        for kind, variant in order:
+            rates[kind, variant].append(_one(kind, variant, args, work / f"round_{r}"))
+        print(f"  round {r + 1}: " + ", ".join(f"{k}/{v} {rates[k, v][-1]:.3f}" for k, v in runs) + " samples/s",
+              flush=True)
+    best = {run: max(values) for run, values in rates.items()}
+    print(f"{'malloc':<8} {'bare':>8} {'vidact':>8} {'MMAction2':>10}  overhead vs bare  vidact/MMAction2 (samples/s)")
+    for variant in args.variants:
+        bare, ours = best["bare", variant], best["vidact", variant]
+        peer = best.get(("mmaction2", variant))
+        peer_text = f"{peer:>10.3f}" if peer else f"{'-':>10}"
+        ratio = f"{ours / peer:.2f}x" if peer else "-"
+        print(f"{variant:<8} {bare:>8.3f} {ours:>8.3f} {peer_text}  {100 * (bare / ours - 1):+15.1f}%  {ratio:>16}")
     if args.toy_epochs:
         share = toy_data_share(args.toy_epochs, work)
         print(f"toy TSM recipe, {share['epochs']} epoch(s): wall {share['wall_s']:.1f} s, waiting on data "

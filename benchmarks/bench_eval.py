@@ -1,18 +1,24 @@
-"""Time vidact's AR@AN and detection mAP on ActivityNet-validation-scale input, optionally against the official kit.
+"""AR@AN and detection mAP at ActivityNet-validation scale: vidact vs MMAction2 vs the official kit, interleaved.
 
-    python benchmarks/bench_eval.py [--kit-dir DIR [--kit-python PY] [--kit-jobs N] [--kit-repeat 1]]
+    python benchmarks/bench_eval.py [--mmaction-python PY] [--official-kit DIR [--kit-python PY]]
                                     [--num-videos 4728] [--repeat 5] [--work-dir DIR]
 
 Generates 4,728 videos x 100 proposals (~1.5 ground-truth segments per video, 200 labels) with
-`vidact.data.synth`, then times the whole evaluation: `vidact eval --metric AR@AN|mAP --ann gt.json
-RESULTS --json` as a subprocess when that command works, otherwise (said in the output) reading the
-JSON files and calling `vidact.evaluation.ar_an` / `detection_map` in this process.
+`vidact.data.synth`, then for each task (AR@AN, mAP) runs, `--repeat` rounds, one after the other
+in each round (so a busy moment hits all of them alike), each as a whole process:
 
-With --kit-dir (a checkout of the official kit's `Evaluation/` folder) the kit's own
-`ANETproposal` / `ANETdetection` (what `get_proposal_performance.py` / `get_detection_performance.py`
-run, with check_status=False so nothing is fetched) evaluate the same files in a subprocess of
---kit-python; both times, the ratio and the metrics of both are printed. Times are medians of the
-repeats (the machine may be shared). Prints figures, asserts nothing.
+- vidact: `python -m vidact eval --metric AR@AN|mAP --ann gt.json RESULTS --json`;
+- MMAction2 (with --mmaction-python, the side venv of benchmarks/peers.sh): its own functions,
+  fed as its ActivityNet metric feeds them: `ActivityNetLocalization(gt, results).evaluate()` for
+  mAP (ground truth in the per-video layout it reads, video ids without "v_" in the results, as
+  its dataset writes them) and `average_recall_at_avg_proposals` on the dicts `ANetMetric` builds,
+  JSON reading included;
+- the official kit (with --official-kit, a Python 3 copy of its `Evaluation/` folder):
+  `ANETproposal` / `ANETdetection` with check_status=False, in `--kit-python`.
+
+Prints, per task and tool: median wall time, median CPU time (user + system), peak RSS, the
+metrics each produced and their largest difference from vidact's, and the ratios peer / vidact.
+Asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,23 +34,49 @@ import textwrap
 import time
 from pathlib import Path
 
-import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from vidact.data.synth import write_synth_activitynet  # noqa: E402
-from vidact.evaluation import Segments, ar_an, detection_map  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]
 TASKS = {"AR@AN": "proposals", "mAP": "detections"}
 SHOWN = ("auc", "AR@1", "AR@100", "average_mAP", "mAP@0.50")
 
-# Runs inside --kit-python (Python 2 or 3): imports the kit from sys.argv[1] and prints one JSON line.
+# Runs in the MMAction2 venv: argv = task, per-video gt, results (ids without "v_"). One JSON line out.
+MMACTION_DRIVER = textwrap.dedent("""
+    import json, sys, types
+    sys.modules['mmaction.models.localizers.drn'] = types.ModuleType('mmaction.models.localizers.drn')
+    import numpy as np
+    task, gt_path, results_path = sys.argv[1:4]
+    thresholds = np.linspace(0.5, 0.95, 10)
+    if task == 'mAP':
+        from mmaction.evaluation.functional.eval_detection import ActivityNetLocalization
+        ev = ActivityNetLocalization(gt_path, results_path, tiou_thresholds=thresholds, verbose=False)
+        m_ap, average = ev.evaluate()
+        out = {'average_mAP': float(average)}
+        out.update({'mAP@%.2f' % t: float(v) for t, v in zip(thresholds, m_ap)})
+    else:
+        from mmaction.evaluation import average_recall_at_avg_proposals
+        with open(gt_path) as f:
+            gt = json.load(f)
+        # As ANetMetric.process builds it: id without 'v_' -> array of [start, end, label].
+        ground_truth = {vid[2:]: np.array([[a['segment'][0], a['segment'][1], a['label']]
+                                           for a in info['annotations']]) for vid, info in gt.items()}
+        with open(results_path) as f:
+            results = json.load(f)['results']
+        proposals, total = {}, 0
+        for vid, entries in results.items():  # as ANetMetric._import_proposals
+            proposals[vid] = np.array([[e['segment'][0], e['segment'][1], e['score']] for e in entries])
+            total += len(entries)
+        recall, _, _, auc = average_recall_at_avg_proposals(ground_truth, proposals, total, max_avg_proposals=100,
+                                                            temporal_iou_thresholds=thresholds)
+        out = {'auc': float(auc), 'AR@1': float(np.mean(recall[:, 0])), 'AR@5': float(np.mean(recall[:, 4])),
+               'AR@10': float(np.mean(recall[:, 9])), 'AR@100': float(np.mean(recall[:, 99]))}
+    print(json.dumps(out))
+""")
+
+# Runs in --kit-python: argv = kit dir, task, gt (official layout), results. One JSON line out.
 KIT_DRIVER = textwrap.dedent("""
-    import json, sys, time
-    kit_dir, task, gt, results, jobs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    import json, sys
+    kit_dir, task, gt, results = sys.argv[1:5]
     sys.path.insert(0, kit_dir)
     import numpy as np
-    start = time.time()
     thresholds = np.linspace(0.5, 0.95, 10)
     if task == 'AR@AN':
         from eval_proposal import ANETproposal
@@ -55,139 +87,115 @@ KIT_DRIVER = textwrap.dedent("""
         auc = 100. * float(trapz(ev.avg_recall, ev.proposals_per_video)) / ev.proposals_per_video[-1]
         out = {'auc': auc, 'AR@1': float(ev.recall[:, 0].mean()), 'AR@100': float(ev.recall[:, 99].mean())}
     else:
-        import eval_detection
-        if jobs > 0:
-            from joblib import Parallel
-            eval_detection.Parallel = lambda n_jobs=None, **kw: Parallel(n_jobs=jobs, **kw)
-        ev = eval_detection.ANETdetection(gt, results, tiou_thresholds=thresholds, subset='validation',
-                                          verbose=False, check_status=False)
+        from eval_detection import ANETdetection
+        ev = ANETdetection(gt, results, tiou_thresholds=thresholds, subset='validation', verbose=False,
+                           check_status=False)
         ev.evaluate()
-        out = {'average_mAP': float(ev.average_mAP), 'mAP@0.50': float(ev.mAP[0])}
-    out['seconds'] = time.time() - start
+        out = {'average_mAP': float(ev.average_mAP)}
+        out.update({'mAP@%.2f' % t: float(v) for t, v in zip(thresholds, ev.mAP)})
     print(json.dumps(out))
 """)
 
 
-def cli_available() -> bool:
-    """True when `python -m vidact eval --help` runs and offers --metric."""
-    try:
-        proc = subprocess.run([sys.executable, "-m", "vidact", "eval", "--help"], capture_output=True, text=True,
-                              timeout=120)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0 and "--metric" in proc.stdout
+def run_process(cmd: list[str], parse) -> tuple[float, float, float, dict]:
+    """(wall s, CPU s, peak RSS MB, metrics) of one whole process, reaped with os.wait4 for its own usage."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: keep Popen from waiting again
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd[:6])} ... failed ({proc.returncode}):\n{err.read()[-2000:]}")
+        return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0, parse(out.read())
 
 
-def run_cli(task: str, gt: Path, results: Path) -> tuple[float, dict[str, float]]:
-    """Wall time of one `vidact eval ... --json` subprocess and the metrics it printed."""
-    cmd = [sys.executable, "-m", "vidact", "eval", "--metric", task, "--ann", str(gt), str(results), "--json"]
-    start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return seconds, json.loads(proc.stdout)["metrics"]
+def vidact_cmd(task: str, gt: Path, results: Path) -> list[str]:
+    return [sys.executable, "-m", "vidact", "eval", "--metric", task, "--ann", str(gt), str(results), "--json"]
 
 
-def _segments(path: Path, key: str) -> tuple[dict, Segments]:
-    data = json.loads(path.read_text())
-    if key == "database":
-        items = [(v, a) for v, d in data["database"].items() if d["subset"] == "validation" for a in d["annotations"]]
-    else:
-        items = [(v, r) for v, rs in data["results"].items() for r in rs]
-    seg = Segments(np.array([v for v, _ in items]), np.array([e["segment"] for _, e in items], dtype=float),
-                   np.array([e.get("label", "") for _, e in items]),
-                   np.array([e["score"] for _, e in items], dtype=float) if key == "results" else None)
-    return data, seg
+# Runs in a child process, so this script stays small: a child forked from a big parent reports the
+# parent's resident set as its own peak (Linux keeps the pre-exec high-water mark).
+PREPARE = textwrap.dedent("""
+    import json, sys
+    from pathlib import Path
+    sys.path.insert(0, sys.argv[1])
+    from vidact.data.synth import write_synth_activitynet
+    work, num_videos = Path(sys.argv[2]), int(sys.argv[3])
+    paths = write_synth_activitynet(work, num_videos=num_videos)
+    # MMAction2's inputs: ground truth in the per-video layout it reads, results keyed without "v_".
+    database = json.loads(paths['ground_truth'].read_text())['database']
+    per_video = {vid: {'duration_second': info['duration'], 'annotations': info['annotations']}
+                 for vid, info in database.items() if info['subset'] == 'validation'}
+    (work / 'mm_gt.json').write_text(json.dumps(per_video))
+    for kind in ('proposals', 'detections'):
+        data = json.loads(paths[kind].read_text())
+        data['results'] = {vid[2:] if vid.startswith('v_') else vid: v for vid, v in data['results'].items()}
+        (work / ('mm_' + kind + '.json')).write_text(json.dumps(data))
+""")
 
 
-def _by_video(seg: Segments, columns: np.ndarray) -> dict[str, np.ndarray]:
-    order = np.argsort(seg.video, kind="stable")
-    names, starts = np.unique(seg.video[order], return_index=True)
-    return dict(zip(names.tolist(), np.split(columns[order], starts[1:])))
-
-
-def run_api(task: str, gt: Path, results: Path) -> tuple[float, dict[str, float]]:
-    """Read the JSON files and evaluate in this process: (seconds, metrics incl. 'seconds_metric')."""
-    start = time.perf_counter()
-    _, gt_seg = _segments(gt, "database")
-    _, pred = _segments(results, "results")
-    if task == "AR@AN":
-        gt_arrays = _by_video(gt_seg, gt_seg.segment)
-        proposals = _by_video(pred, np.column_stack([pred.segment, pred.score]))
-        metric_start = time.perf_counter()
-        metrics = ar_an(gt_arrays, proposals, max_avg_proposals=100).metrics
-    else:
-        metric_start = time.perf_counter()
-        metrics = detection_map(gt_seg, pred).metrics
-    end = time.perf_counter()
-    return end - start, {**metrics, "seconds_metric": end - metric_start}
-
-
-def run_kit(python: str, kit_dir: Path, task: str, gt: Path, results: Path, jobs: int) -> tuple[float, dict]:
-    """Wall time of the kit's evaluation in a subprocess, and what it reported (incl. its own 'seconds')."""
-    start = time.perf_counter()
-    proc = subprocess.run([python, "-c", KIT_DRIVER, str(kit_dir), task, str(gt), str(results), str(jobs)],
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"the kit failed on {task} ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    return seconds, json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _median_run(runs: list[tuple[float, dict]]) -> tuple[float, dict]:
-    """The median wall time of `runs` (seconds, metrics) and the metrics of the run closest to it."""
-    median = statistics.median(seconds for seconds, _ in runs)
-    return median, min(runs, key=lambda run: abs(run[0] - median))[1]
+def _max_diff(ours: dict, theirs: dict) -> float:
+    common = [k for k in theirs if k in ours]
+    return max((abs(ours[k] - theirs[k]) for k in common), default=float("nan"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kit-dir", type=Path, help="the official kit's Evaluation/ folder")
+    parser.add_argument("--mmaction-python", help="python of the MMAction2 side venv (benchmarks/peers.sh)")
+    parser.add_argument("--official-kit", "--kit-dir", dest="kit_dir", type=Path,
+                        help="a Python 3 copy of the official kit's Evaluation/ folder")
     parser.add_argument("--kit-python", default=sys.executable, help="interpreter with the kit's dependencies")
-    parser.add_argument("--kit-jobs", type=int, default=os.cpu_count() or 1,
-                        help="cap on the kit's joblib workers for mAP (0: one per class, as the kit does)")
     parser.add_argument("--num-videos", type=int, default=4728)
-    parser.add_argument("--repeat", type=int, default=5, help="vidact runs per task (the median is shown)")
-    parser.add_argument("--kit-repeat", type=int, default=1, help="kit runs per task (the median is shown)")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (medians are shown)")
     parser.add_argument("--work-dir", type=Path, help="keep the generated files here (default: a temp dir)")
-    parser.add_argument("--api", action="store_true", help="time in-process API calls even if `vidact eval` works")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work_dir or Path(tmp)
-        start = time.perf_counter()
-        paths = write_synth_activitynet(work, num_videos=args.num_videos)
-        print(f"input: {args.num_videos} videos x 100 proposals, 200 labels, in {work} "
-              f"(generated in {time.perf_counter() - start:.1f} s)")
-        use_cli = not args.api and cli_available()
-        if use_cli:
-            print("vidact: `vidact eval --json` subprocess (whole process)")
-        else:
-            print("vidact: JSON reading + API call in this process"
-                  + ("" if args.api else " (`vidact eval` is not available)"))
-        if args.kit_dir:
-            jobs = "one per class" if args.kit_jobs == 0 else str(args.kit_jobs)
-            print(f"kit: {args.kit_dir} with {args.kit_python} (mAP joblib workers: {jobs}); "
-                  "kit time = its subprocess wall time")
-        print(f"{'task':<7} {'vidact (s)':>11} {'kit (s)':>9} {'kit/vidact':>11}  metrics")
+        work.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", PREPARE, str(ROOT), str(work), str(args.num_videos)], check=True)
+        paths = {"ground_truth": work / "gt.json", "proposals": work / "proposals.json",
+                 "detections": work / "detections.json"}
+        print(f"input: {args.num_videos} videos x 100 proposals, 200 labels, in {work}")
+        mm = {"gt": work / "mm_gt.json", "AR@AN": work / "mm_proposals.json", "mAP": work / "mm_detections.json"} \
+            if args.mmaction_python else None
+        if not args.mmaction_python:
+            print("MMAction2: skipped (give --mmaction-python; benchmarks/peers.sh creates its venv)")
+        if not args.kit_dir:
+            print("official kit: skipped (give --official-kit DIR, a Python 3 copy of its Evaluation/ folder)")
+        last_line = lambda out: json.loads(out.strip().splitlines()[-1])  # noqa: E731
         for task, kind in TASKS.items():
-            run = run_cli if use_cli else run_api
-            timings = [run(task, paths["ground_truth"], paths[kind]) for _ in range(max(args.repeat, 1))]
-            ours, metrics = _median_run(timings)
-            shown = {k: round(v, 6) for k, v in metrics.items() if k in SHOWN}
-            if "seconds_metric" in metrics:
-                shown["metric call (s)"] = round(metrics["seconds_metric"], 3)
-            if not args.kit_dir:
-                print(f"{task:<7} {ours:>11.3f} {'-':>9} {'-':>11}  vidact {shown}")
-                continue
-            kit_runs = [run_kit(args.kit_python, args.kit_dir, task, paths["ground_truth"], paths[kind], args.kit_jobs)
-                        for _ in range(max(args.kit_repeat, 1))]
-            theirs, kit_metrics = _median_run(kit_runs)
-            kit_shown = {k: round(v, 6) for k, v in kit_metrics.items() if k != "seconds"}
-            print(f"{task:<7} {ours:>11.3f} {theirs:>9.2f} {theirs / ours:>10.1f}x  vidact {shown}")
-            print(f"{'':<7} {'':>11} {'':>9} {'':>11}  kit    {kit_shown} (its evaluation alone: "
-                  f"{kit_metrics['seconds']:.2f} s)")
+            tools = {"vidact": (vidact_cmd(task, paths["ground_truth"], paths[kind]),
+                                lambda out: json.loads(out)["metrics"])}
+            if mm:
+                tools["MMAction2"] = ([args.mmaction_python, "-c", MMACTION_DRIVER, task, str(mm["gt"]),
+                                       str(mm[task])], last_line)
+            if args.kit_dir:
+                tools["kit"] = ([args.kit_python, "-c", KIT_DRIVER, str(args.kit_dir), task,
+                                 str(paths["ground_truth"]), str(paths[kind])], last_line)
+            runs: dict[str, list] = {name: [] for name in tools}
+            for _ in range(max(args.repeat, 1)):
+                for name, (cmd, parse) in tools.items():
+                    runs[name].append(run_process(cmd, parse))
+            print(f"\n{task}: medians of {args.repeat} interleaved rounds (whole processes)")
+            print(f"  {'tool':<10} {'wall s':>8} {'CPU s':>7} {'peak MB':>8} {'wall x':>7} {'CPU x':>6}  metrics")
+            ours = None
+            for name, results in runs.items():
+                wall = statistics.median(r[0] for r in results)
+                cpu = statistics.median(r[1] for r in results)
+                rss = max(r[2] for r in results)
+                metrics = results[0][3]
+                if ours is None:
+                    ours = (wall, cpu, metrics)
+                    ratio = f"{'1.0':>7} {'1.0':>6}"
+                else:
+                    ratio = f"{wall / ours[0]:>6.1f}x {cpu / ours[1]:>5.1f}x"
+                shown = {k: round(v, 6) for k, v in metrics.items() if k in SHOWN}
+                diff = "" if name == "vidact" else f" (max |diff| vs vidact {_max_diff(ours[2], metrics):.2e})"
+                print(f"  {name:<10} {wall:>8.3f} {cpu:>7.3f} {rss:>8.0f} {ratio}  {shown}{diff}")
 
 
 if __name__ == "__main__":

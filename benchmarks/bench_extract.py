@@ -18,7 +18,9 @@ with PyAV (`bench_decode.write_video`), then extracts every frame of every video
   --use-opencv --num-worker N` as shipped in its package (mmcv.VideoReader + mmcv.imwrite).
 
 All run on the same cores (`--cores` pins this process and its children), interleaved, best and
-median of `--repeat` by wall time; CPU ms per frame (user + system of every process a run starts,
+median of `--repeat` by wall time, under each of `--conditions`: `idle`, and `busy`, beside a
+competing CPU job started for the purpose (a copy of the ffmpeg CLI transcoding one of the videos
+in a loop, or the same with PyAV when there is no ffmpeg binary; its CPU time is not counted); CPU ms per frame (user + system of every process a run starts,
 median run) is printed too, as it moves less than wall time on a machine shared with other jobs.
 This process is a child subreaper, so vidact's fork server and workers, orphaned when the CLI
 exits, are reaped here and counted.
@@ -203,6 +205,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0, help="processes for each approach (0: all cores)")
     parser.add_argument("--cores", default=None, help="pin to these CPUs, e.g. 0-3 or 0,1")
     parser.add_argument("--repeat", type=int, default=3, help="report the best of N runs")
+    parser.add_argument("--conditions", default="idle,busy",
+                        help="comma-separated: idle, busy (beside a competing CPU job)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep the videos here between runs")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="write frames here (default: WORKDIR/out); /dev/shm/... leaves the disk out")
@@ -235,6 +239,24 @@ def main() -> None:
     if args.mmaction2_python:
         approaches["MMAction2 build_rawframes.py --use-opencv"] = mmaction2_runner(args.mmaction2_python)
 
+    for condition in args.conditions.split(","):
+        competitor = _start_competitor(videos[0], workdir) if condition == "busy" else None
+        try:
+            beside = f": beside a competing transcode ({'ffmpeg CLI' if shutil.which('ffmpeg') else 'PyAV'}, " \
+                     f"pid {competitor.pid})" if competitor else ""
+            print(f"\n== {condition}{beside}")
+            measure(approaches, videos, workdir, workers, args, keep=(competitor.pid,) if competitor else ())
+        finally:
+            if competitor:
+                competitor.kill()
+                competitor.wait()
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(approaches: dict[str, Callable], videos: list[Path], workdir: Path, workers: int,
+            args: argparse.Namespace, keep: tuple[int, ...]) -> None:
+    """Run every approach `args.repeat` times, interleaved, and print the table and the ratios."""
     walls: dict[str, list[float]] = {name: [] for name in approaches}
     cpu: dict[str, list[float]] = {name: [] for name in approaches}
     quality: dict[str, tuple[float, float]] = {}
@@ -247,14 +269,14 @@ def main() -> None:
             cpu_start, start = _cpu_seconds(), time.perf_counter()
             run(videos, out, workers, args.quality)
             seconds = time.perf_counter() - start
-            _reap_orphans()
+            _reap_orphans(keep)
             cpu[name].append(_cpu_seconds() - cpu_start)
             walls[name].append(seconds)
             frames[name] = frames_written(out)
             if rep == 0:
                 quality[name] = jpeg_quality(videos[0], out / videos[0].stem)
     shutil.rmtree(args.out_dir or workdir / "out", ignore_errors=True)
-
+    
     best = {name: min(w) for name, w in walls.items()}
     median = {name: float(np.median(w)) for name, w in walls.items()}
     print(f"\n{'approach':42s} {'frames':>7s} {'best s':>7s} {'frames/s':>9s} {'median':>7s} {'CPU ms/frame':>12s} "
@@ -278,8 +300,6 @@ def main() -> None:
                 ratios = [fps[stat] / (frames[other] / times[other])
                           for stat, times in (("best", best), ("median", median))]
                 print(f"{ours} / {other}: {ratios[0]:.2f}x best, {ratios[1]:.2f}x median (goal >= 1x)")
-    if args.workdir is None:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _cpu_seconds() -> float:
@@ -297,12 +317,52 @@ def _become_subreaper() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
-def _reap_orphans() -> None:
+def _reap_orphans(keep: tuple[int, ...] = ()) -> None:
+    """Wait for every child (orphans adopted included) except those in `keep` (the competing job)."""
     while True:
-        try:
-            os.wait()
-        except ChildProcessError:
+        children = [pid for pid in _children() if pid not in keep]
+        if not children:
             return
+        for pid in children:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _children() -> list[int]:
+    pids = []
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError):
+            pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
+
+
+COMPETITOR = """
+import itertools, sys, av
+src, dst = sys.argv[1], sys.argv[2]
+for _ in itertools.count():
+    with av.open(src) as inp, av.open(dst, 'w') as out:
+        stream = out.add_stream('libx264', rate=30)
+        stream.width, stream.height, stream.pix_fmt = inp.streams.video[0].width, inp.streams.video[0].height, 'yuv420p'
+        stream.options = {'threads': '1'}
+        for frame in inp.decode(video=0):
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+"""
+
+
+def _start_competitor(video: Path, workdir: Path) -> subprocess.Popen:
+    """A CPU job that keeps one core busy until killed: ffmpeg transcoding in a loop (PyAV without ffmpeg)."""
+    target = workdir / "competitor.mp4"
+    if shutil.which("ffmpeg"):
+        cmd = ["ffmpeg", "-v", "quiet", "-y", "-stream_loop", "-1", "-i", str(video), "-c:v", "libx264",
+               "-threads", "1", "-f", "mp4", str(target)]
+    else:
+        cmd = [sys.executable, "-c", COMPETITOR, str(video), str(target)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # let it reach its steady state
+    return proc
 
 
 def _span(part: str) -> range:

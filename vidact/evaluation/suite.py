@@ -9,6 +9,7 @@ a protocol recorded against another annotation file, ...).
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,11 +17,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from vidact.data.annotations.activitynet import Alignment, GroundTruth, Results, VideoSegments, align_results
+from vidact.data.annotations.activitynet import Alignment, GroundTruth, Results, align_results
 from vidact.data.annotations.lists import LabelList
 from vidact.errors import AnnotationError, InputError
-from vidact.evaluation.detection import Segments, detection_map
-from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, ar_an
+from vidact.evaluation.detection import coded_detection_map
+from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS, FlatProposals, ar_an_flat
 from vidact.evaluation.recognition import (
     confusion_matrix,
     mean_average_precision,
@@ -315,12 +316,19 @@ def _ar_an(
     gt: GroundTruth, aligned: Alignment, results_name: str, max_avg_proposals: int, thresholds: np.ndarray,
     warnings: list[str],
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    ground_truth = {vid: segs.segments for vid, segs in gt.videos.items()}
-    proposals = {
-        vid: np.column_stack([segs.segments, segs.scores]) if len(segs) else np.zeros((0, 3))
-        for vid, segs in aligned.videos.items()
-    }
-    arn = ar_an(ground_truth, proposals, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)
+    # Columns straight from the per-video arrays (the dicts `ar_an` takes cost a stack per video).
+    index = {vid: i for i, vid in enumerate(gt.videos)}  # every ground-truth video has a segment
+    ours = [(index[vid], segs) for vid, segs in aligned.videos.items() if vid in index and len(segs)]
+    flat = FlatProposals(
+        gt_segment=np.concatenate([segs.segments for segs in gt.videos.values()]).reshape(-1, 2),
+        gt_video=np.repeat(np.arange(len(index)), [len(segs) for segs in gt.videos.values()]),
+        segment=np.concatenate([segs.segments for _, segs in ours] or [np.empty((0, 2))]).reshape(-1, 2),
+        score=np.concatenate([segs.scores for _, segs in ours] or [np.empty(0)]),
+        video=np.repeat(np.array([i for i, _ in ours], dtype=np.int64), [len(segs) for _, segs in ours]),
+        num_videos=len(index),
+        num_proposals_all=sum(len(segs) for segs in aligned.videos.values()),
+    )
+    arn = ar_an_flat(flat, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)
     if arn.num_videos_short:
         warnings.append(
             f"fewer than {max_avg_proposals} proposals for {arn.num_videos_short} of {len(gt.videos)} "
@@ -340,10 +348,28 @@ def _ar_an(
 def _detection_map(
     gt: GroundTruth, aligned: Alignment, thresholds: np.ndarray, warnings: list[str]
 ) -> dict[str, float]:
-    det = detection_map(_to_segments(gt.videos), _to_segments(aligned.videos, scored=True),
-                        temporal_iou_thresholds=thresholds)
-    predicted = {label for segs in aligned.videos.values() for label in segs.labels}
-    unpredicted = [c for c in gt.class_names if c not in predicted]
+    # Videos and labels are coded to integers here, straight from the per-video dicts: building
+    # string columns for `detection_map` and searching them took most of the time at ActivityNet scale.
+    class_index = {label: i for i, label in enumerate(gt.class_names)}
+    video_index = {video: i for i, video in enumerate(gt.videos)}
+    gt_segs, pred_segs = list(gt.videos.values()), list(aligned.videos.values())
+    pred_counts = [len(segs) for segs in pred_segs]
+    num_pred = sum(pred_counts)
+    labels = itertools.chain.from_iterable([segs.labels for segs in pred_segs])
+    pred_class = np.fromiter(map(class_index.get, labels, itertools.repeat(-1)), np.int64, num_pred)
+    det = coded_detection_map(
+        np.concatenate([segs.segments for segs in gt_segs]).reshape(-1, 2),
+        np.repeat(np.arange(len(gt_segs)), [len(segs) for segs in gt_segs]),
+        np.fromiter((class_index[label] for segs in gt_segs for label in segs.labels), np.int64, gt.num_segments),
+        np.concatenate([segs.segments for segs in pred_segs] or [np.empty((0, 2))]).reshape(-1, 2),
+        np.concatenate([segs.scores for segs in pred_segs] or [np.empty(0)]),
+        np.repeat(np.array([video_index.get(video, -1) for video in aligned.videos], dtype=np.int64), pred_counts),
+        pred_class,
+        gt.class_names,
+        temporal_iou_thresholds=thresholds,
+    )
+    predicted = np.bincount(pred_class[pred_class >= 0], minlength=len(gt.class_names)) > 0
+    unpredicted = [c for c, seen in zip(gt.class_names, predicted) if not seen]
     if unpredicted:
         warnings.append(
             f"no predictions for {len(unpredicted)} of {len(gt.class_names)} ground-truth classes "
@@ -353,6 +379,8 @@ def _detection_map(
 
 
 def _require_labels(results: Results) -> None:
+    if results.has_labels:
+        return
     for vid, segs in results.videos.items():
         for j, label in enumerate(segs.labels):
             if label is None:
@@ -360,18 +388,6 @@ def _require_labels(results: Results) -> None:
                     f"{results.name}: results[{json.dumps(vid)}][{j}]: missing \"label\" "
                     "(mAP needs a class per segment)"
                 )
-
-
-def _to_segments(videos: dict[str, VideoSegments], scored: bool = False) -> Segments:
-    """Columnar `Segments` (one row per segment) from per-video segments, in file order."""
-    ids = list(videos)
-    counts = [len(videos[vid]) for vid in ids]
-    return Segments(
-        video=np.repeat(np.array(ids, dtype=str), counts),
-        segment=np.concatenate([videos[vid].segments for vid in ids]).reshape(-1, 2),
-        label=np.array([label for vid in ids for label in videos[vid].labels], dtype=str),
-        score=np.concatenate([videos[vid].scores for vid in ids]) if scored else None,
-    )
 
 
 def _n(count: int, noun: str) -> str:

@@ -100,7 +100,7 @@ def parse_json(source: bytes | str, name: str) -> Any:
     msgspec = _msgspec()
     if msgspec is not None:
         try:
-            with _gc_paused():
+            with gc_paused():
                 return msgspec.json.decode(source)
         except (msgspec.DecodeError, ValueError):  # ValueError: invalid UTF-8 in a string
             pass
@@ -124,7 +124,7 @@ def decode_json_as(source: bytes | str, schema: type[T]) -> T | None:
     if msgspec is None or not _is_utf8(source):
         return None
     try:
-        with _gc_paused():
+        with gc_paused():
             return _decoder(schema).decode(source)
     except (msgspec.DecodeError, ValueError):
         return None
@@ -166,8 +166,8 @@ def _decode_utf8(source: bytes, name: str) -> str:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector off while a parser builds many cycle-free containers.
+def gc_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a reader builds many cycle-free containers.
 
     A 30 MB results file becomes about a million objects; with the collector on, CPython rescans
     them again and again as they are created, which triples the time to read the file.

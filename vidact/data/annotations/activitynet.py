@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.io.files import decode_json_as, parse_json, read_source
+from vidact.io.files import decode_json_as, gc_paused, parse_json, read_source
 from vidact.io.scores import extract_protocol
 
 GroundTruthFormat = Literal["activitynet", "per-video"]
@@ -233,7 +233,8 @@ def read_results(path: str | Path, *, require_labels: bool = False) -> Results:
     """
     name = _display(path)
     source = read_source(path)
-    fast = _read_results_fast(source, str(path), require_labels)
+    with gc_paused():  # ~500k entries become columns and per-video tuples: nothing cyclic
+        fast = _read_results_fast(source, str(path), require_labels)
     if fast is not None:
         return fast
     data = parse_json(source, name)
@@ -380,9 +381,9 @@ def _read_results_fast(source: bytes | str, path: str, require_labels: bool) -> 
     scores = np.fromiter([e.score for e in entries], np.float64, len(entries))
     if not np.isfinite(scores).all():
         return None
-    labels = [e.label for e in entries]
+    labels = _shared_strings([e.label for e in entries])
     videos = {
-        video: VideoSegments(segments[start:end], tuple(labels[start:end]), scores[start:end])
+        _fresh(video): VideoSegments(segments[start:end], tuple(labels[start:end]), scores[start:end])
         for video, start, end in zip(doc.results, [0, *ends[:-1]], ends)
     }
     top = {key: value for key, value in (("protocol", doc.protocol), ("meta", doc.meta)) if value is not _ABSENT}
@@ -421,6 +422,23 @@ def _read_ground_truth_fast(source: bytes | str, path: str, subset: str | None) 
         num_videos_without_segments=len(kept) - len(annotated),
         sha256=_sha256(path),
     )
+
+
+def _shared_strings(values: list[str | None]) -> list[str | None]:
+    """`values` with equal strings replaced by one fresh copy each (see `_fresh`)."""
+    canonical: dict[str | None, str | None] = {}
+    return [canonical.get(value) or canonical.setdefault(value, _fresh(value)) for value in values]
+
+
+def _fresh(value: str | None) -> str | None:
+    """A new string object equal to `value`, allocated apart from the decoded records.
+
+    The decoder lays the strings it makes (video ids, 500k copies of ~200 labels) among the records
+    of a 30 MB file; Python returns an allocator arena to the system only when nothing in it is
+    alive, so keeping any of those strings would pin nearly every arena (~150 MB resident at
+    ActivityNet scale). Keeping fresh copies instead lets all of it go once the columns are built.
+    """
+    return None if value is None else value.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
 
 
 def _segment_columns(lists: list[list[Any]]) -> tuple[list[Any], np.ndarray, list[int]] | None:
