@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import random
+import signal
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -234,7 +235,16 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> No
     random.seed(worker_seed)
 
 
+def init_loader_worker(worker_id: int) -> None:
+    """`worker_init_fn` for loaders built without `build_dataloader`: the same process set-up."""
+    _init_worker(worker_id, None)
+
+
 def _init_worker(worker_id: int, then: Callable[[int], None] | None) -> None:
+    # Ctrl-C in a terminal reaches every process of the group: the main process decides (finish
+    # the step and checkpoint, or stop) and shuts the workers down; a worker dying of it would
+    # fail the batch the main process is waiting for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_worker_process()
     if then is not None:
         then(worker_id)

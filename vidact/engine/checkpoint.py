@@ -220,7 +220,7 @@ def resume(
     if checkpoint.get("rng"):
         restore_rng(checkpoint["rng"])
     epoch, iteration = int(checkpoint["meta"]["epoch"]), int(checkpoint["meta"]["iter"])
-    log.info("resumed from %s (epoch %d, iteration %d)", path, epoch, iteration)
+    log.debug("states restored from %s (epoch %d, iteration %d)", path, epoch, iteration)  # the caller says "resumed"
     return ResumeState(
         epoch=epoch,
         iteration=iteration,

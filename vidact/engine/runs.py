@@ -38,7 +38,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
 
     Returns:
         `{"work_dir", "epochs", "iterations", "metrics", "best_checkpoint", "latest_checkpoint",
-        "interrupted"}`.
+        "interrupted", "stop_signal"}` (`stop_signal`: 'SIGINT' or 'SIGTERM' when one stopped the run).
     """
     from vidact.data.build import build_dataset
     from vidact.engine.hooks import CheckpointHook, DistEvalHook, EvalHook, LoggerHook
@@ -97,7 +97,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         "work_dir": str(work_dir), "epochs": trainer.epoch, "iterations": trainer.iteration, "metrics": metrics,
         "best_checkpoint": str(best.resolve()) if best.exists() else None,
         "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
-        "interrupted": trainer.stop_requested,
+        "interrupted": trainer.stop_requested, "stop_signal": trainer.stop_signal,
     }
 
 
@@ -129,7 +129,7 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
     (`val_dataloader` / `test_dataloader`) falling back to the `data` section's."""
     from torch.utils.data import DataLoader
 
-    from vidact.data.build import build_dataset, collate
+    from vidact.data.build import build_dataset, collate, init_loader_worker
     from vidact.data.samplers import OrderedDistributedSampler
 
     dataset = build_dataset(dataset_spec, {"test_mode": True})
@@ -137,7 +137,7 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
     workers = override.workers_per_gpu if override.workers_per_gpu is not None else data.workers_per_gpu
     sampler = OrderedDistributedSampler(dataset) if distributed else None
     return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
-                      collate_fn=collate, persistent_workers=workers > 0)
+                      collate_fn=collate, persistent_workers=workers > 0, worker_init_fn=init_loader_worker)
 
 
 def _load_weights(model: nn.Module, path: Any) -> None:
