@@ -100,4 +100,7 @@ def _relaunch_under_torchrun(gpus: int) -> int:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "vidact",
            *args]
     err.print(f"starting {gpus} processes: {' '.join(cmd)}", highlight=False, soft_wrap=True)
-    return subprocess.call(cmd)
+    from vidact.parallel import installed_vidact_in_children
+
+    with installed_vidact_in_children():  # `-m vidact` would put the current directory first on sys.path
+        return subprocess.call(cmd)

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader
 from vidact.data.pipelines import Compose, DataContainer
 from vidact.data.registry import DATASETS, PIPELINES
 from vidact.data.samplers import DistributedSampler, dist_info
+from vidact.parallel import prepare_worker_start
 from vidact.schemas.data import Dataset as DatasetUnion
 from vidact.schemas.data import PipelineStep, RepeatDatasetSpec
 from vidact.schemas.load import Problem, RecipeProblems, validation_problems
@@ -224,6 +225,8 @@ def build_dataloader(
     if seed is not None:
         options["generator"] = torch.Generator().manual_seed(seed)
     options.update(kwargs)
+    if options["num_workers"] > 0:
+        prepare_worker_start(options.get("multiprocessing_context"))
     return DataLoader(dataset, **options)
 
 

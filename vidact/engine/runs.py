@@ -136,6 +136,10 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
     batch = override.videos_per_gpu or data.videos_per_gpu
     workers = override.workers_per_gpu if override.workers_per_gpu is not None else data.workers_per_gpu
     sampler = OrderedDistributedSampler(dataset) if distributed else None
+    if workers > 0:
+        from vidact.parallel import prepare_worker_start
+
+        prepare_worker_start()
     return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
                       collate_fn=collate, persistent_workers=workers > 0, worker_init_fn=init_loader_worker)
 
