@@ -257,7 +257,10 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", __name__, "av"])  # applies when the server starts
+    # applies when the server starts; Python 3.10 cannot keep the current directory off the server's
+    # sys.path (`installed_vidact_in_children`), so there the workers import vidact after the fork
+    preload = ["__main__", __name__, "av"] if sys.version_info >= (3, 11) else ["av"]
+    context.set_forkserver_preload(preload)
     return context
 
 
