@@ -46,21 +46,28 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     from vidact.engine.schedules import build_lr_scheduler
     from vidact.models import build_model
 
+    from vidact.data.preflight import check_data_paths, check_first_batch
+
     seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
     work_dir = Path(work_dir)
+    if recipe.data.train is None:
+        raise RecipeError("the recipe has no data.train section")
+    check_data_paths(recipe.data.train, "data.train")  # before anything is built or written
+    if validate and recipe.data.val is not None:
+        check_data_paths(recipe.data.val, "data.val")
     if dist_info is None:
         from vidact.engine.distributed import init_distributed
 
         dist_info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
     distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
     seed_everything(seed)
-    if recipe.data.train is None:
-        raise RecipeError("the recipe has no data.train section")
     model = build_model(recipe.model)
     if recipe.load_from is not None:
         _load_weights(model, recipe.load_from)
     data = recipe.data
-    train_loader = build_train_loader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu, seed)
+    train_set = build_dataset(data.train)
+    check_first_batch(train_set, data.train, "data.train", data.videos_per_gpu)
+    train_loader = build_train_loader(train_set, data.videos_per_gpu, data.workers_per_gpu, seed)
     optimizer = build_optimizer(model, recipe.optimizer)
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
@@ -68,6 +75,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
         val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
+        check_first_batch(val_loader.dataset, data.val, "data.val", val_loader.batch_size)
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
@@ -177,8 +185,8 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
+    model = load_model(recipe, checkpoint)  # a missing or mismatched checkpoint fails before any decoding
     loader = build_eval_loader(data.test, data.test_dataloader, data, info.is_distributed)
-    model = load_model(recipe, checkpoint)
     device = info.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
