@@ -44,3 +44,9 @@ class DecodeError(VidactError):
 
 class CheckpointError(VidactError):
     """A checkpoint is missing, corrupt or does not match the recipe."""
+
+
+class CheckpointNotFoundError(CheckpointError, InputError):
+    """A checkpoint file that does not exist: bad input (exit 2), unlike a corrupt or mismatched one."""
+
+    exit_code = 2

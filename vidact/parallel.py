@@ -1,4 +1,5 @@
-"""`process_map`: an ordered map over spawned worker processes with a progress callback.
+"""Worker processes: `process_map` (an ordered map over spawned processes with a progress callback)
+and the guards that make every worker vidact starts import the vidact this process runs.
 
 Spawned, not forked: the parent may hold torch/OpenMP, decoder or OpenCV threads, which a
 forked child inherits in a state it cannot use.
@@ -6,9 +7,12 @@ forked child inherits in a state it cannot use.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -35,5 +39,55 @@ def process_map(fn: Callable[[T], Any], items: Sequence[T], workers: int,
     if workers <= 1 or len(items) <= 1:
         return collect(fn(item) for item in items)
     workers = min(workers, len(items))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with installed_vidact_in_children(), \
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return collect(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
+
+
+@contextlib.contextmanager
+def installed_vidact_in_children() -> Iterator[None]:
+    """Python processes started in this block import the vidact this process runs, whatever the
+    current directory holds.
+
+    A spawned worker and the fork server start as `python -c ...`, and torchrun's ranks as
+    `python -m vidact`; both put the current directory first on `sys.path`, so a folder named
+    `vidact` there (the parent of a clone, say) shadows the installed package: the fork server
+    imports it while preloading, and every worker forked from it fails to unpickle its job. With
+    PYTHONSAFEPATH=1 (Python 3.11+) they leave the current directory off. Nothing changes when the
+    user sets PYTHONSAFEPATH, or when this process's vidact is the one in the current directory
+    (`python -m vidact` run in a clone that is not installed), which the children then need.
+    """
+    if "PYTHONSAFEPATH" in os.environ or _vidact_root() == Path.cwd().resolve():
+        yield
+        return
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("PYTHONSAFEPATH", None)
+
+
+def prepare_worker_start(context: Any = None) -> None:
+    """Call before starting worker processes through `context` (default: multiprocessing's).
+
+    Under the forkserver start method (Python 3.14's default on Linux) the fork server starts
+    now, under `installed_vidact_in_children`: the workers forked from it later inherit its
+    `sys.path` and modules. Fork needs nothing (workers inherit this process's modules), nor does
+    spawn (a spawned worker takes this process's `sys.path` before importing anything of ours).
+    """
+    if context is None or isinstance(context, str):
+        method = context or multiprocessing.get_start_method(allow_none=True) \
+            or multiprocessing.get_all_start_methods()[0]  # the platform's default comes first
+    else:
+        method = context.get_start_method()
+    if method == "forkserver":
+        from multiprocessing import forkserver
+
+        with installed_vidact_in_children():
+            forkserver.ensure_running()
+
+
+def _vidact_root() -> Path:
+    import vidact
+
+    return Path(vidact.__file__).resolve().parents[1]

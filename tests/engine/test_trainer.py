@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -212,24 +215,63 @@ def test_accumulate_steps_every_n_batches(tmp_path):
     assert len(steps) == 2
 
 
-def test_sigterm_writes_checkpoint_then_resume(tmp_path):
+@contextlib.contextmanager
+def recorded_logs() -> Iterator[list[logging.LogRecord]]:
+    """Every record of the `vidact` loggers, at every level, whether or not they propagate."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    logger = logging.getLogger("vidact")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_stop_signal_writes_checkpoint_then_resume(tmp_path, signame):
+    signum = getattr(signal, signame)
+
     class Killer(Hook):
         def after_train_iter(self, trainer) -> None:
             if trainer.iteration == 6:
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signum)
 
     trainer = make_trainer(tmp_path, max_epochs=3, hooks=[CheckpointHook(), Killer()])
-    before = signal.getsignal(signal.SIGTERM)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     trainer.fit()
-    assert signal.getsignal(signal.SIGTERM) == before
-    assert trainer.stop_requested and trainer.epoch == 1
+    assert {s: signal.getsignal(s) for s in before} == before
+    assert trainer.stop_requested and trainer.stop_signal == signame and trainer.epoch == 1
     latest = find_latest_checkpoint(tmp_path)[0]
     assert latest.name.startswith("interrupted_") and load_checkpoint(latest)["meta"]["iter"] == 6
     resumed = make_trainer(tmp_path, max_epochs=3, hooks=[CheckpointHook()])
-    resumed.resume(latest)
+    with recorded_logs() as records:
+        resumed.resume("auto")
+    said = [r.getMessage() for r in records if r.levelno >= logging.INFO]
+    assert len([m for m in said if "resumed from" in m]) == 1, said  # once, not once per layer
+    assert any(f"resumed from {latest}" in m and "batch 2 of epoch 2" in m for m in said), said
     resumed.fit()
     assert resumed.epoch == 3 and not resumed.stop_requested
     assert resumed.iteration == 12  # continued at batch 3 of epoch 2, not from the epoch's start
+
+
+def test_second_ctrl_c_aborts_at_once(tmp_path):
+    class DoubleCtrlC(Hook):
+        def after_train_iter(self, trainer) -> None:
+            if trainer.iteration == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # first: finish the step, then checkpoint
+                os.kill(os.getpid(), signal.SIGINT)  # second: no waiting for the checkpoint
+
+    trainer = make_trainer(tmp_path, max_epochs=3, hooks=[DoubleCtrlC(), CheckpointHook()])
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit()
+    assert signal.getsignal(signal.SIGINT) == before
+    assert trainer.iteration == 2 and not list(tmp_path.glob("*.pth"))
 
 
 def test_corrupt_checkpoint_is_reported(tmp_path):

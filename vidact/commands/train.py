@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -40,7 +41,8 @@ def train_command(
 
     The work dir is --work-dir, else the recipe's work_dir, else work_dirs/<recipe stem>. Progress
     goes to stderr; --json prints {"work_dir", "epochs", "metrics", "best_checkpoint", ...} on stdout.
-    SIGTERM saves a checkpoint before exiting (exit code 143); continue with --resume auto.
+    SIGTERM or Ctrl-C finishes the step and saves a checkpoint before exiting (exit code 143 or 130;
+    a second Ctrl-C aborts at once); continue with --resume auto.
 
     Examples:
 
@@ -59,14 +61,30 @@ def train_command(
     loaded = load_recipe(recipe, overrides or [])
     out_dir = work_dir or Path(loaded.work_dir or Path("work_dirs") / recipe.stem)
     result = train_recipe(loaded, work_dir=out_dir, resume=resume, validate=validate, seed=seed)
+    code = (130 if result["stop_signal"] == "SIGINT" else 143) if result["interrupted"] else 0
     if not is_main_process():
-        raise typer.Exit(143 if result["interrupted"] else 0)
+        raise typer.Exit(code)
     summary = ", ".join(f"{k} {v:.4f}" for k, v in result["metrics"].items()) or "no validation"
     err.print(f"trained {result['epochs']} epochs in {out_dir}: {summary}", highlight=False, soft_wrap=True)
+    if result["interrupted"]:
+        err.print(f"stopped by {result['stop_signal'] or 'a signal'}: checkpoint {result['latest_checkpoint']}\n"
+                  f"resume with: {_resume_command(sys.argv[1:])}", highlight=False, soft_wrap=True)
     if as_json:
         print_json(result)
-    if result["interrupted"]:
-        raise typer.Exit(143)
+    raise typer.Exit(code)
+
+
+def _resume_command(args: list[str]) -> str:
+    """This command line with `--resume auto` in place of any --resume given."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--resume":
+            skip = True
+        elif not arg.startswith("--resume="):
+            kept.append(arg)
+    return shlex.join(["vidact", *kept, "--resume", "auto"])
 
 
 def _relaunch_under_torchrun(gpus: int) -> int:
@@ -82,4 +100,7 @@ def _relaunch_under_torchrun(gpus: int) -> int:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", "-m", "vidact",
            *args]
     err.print(f"starting {gpus} processes: {' '.join(cmd)}", highlight=False, soft_wrap=True)
-    return subprocess.call(cmd)
+    from vidact.parallel import installed_vidact_in_children
+
+    with installed_vidact_in_children():  # `-m vidact` would put the current directory first on sys.path
+        return subprocess.call(cmd)

@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import random
+import signal
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
@@ -24,6 +25,7 @@ from torch.utils.data import DataLoader
 from vidact.data.pipelines import Compose, DataContainer
 from vidact.data.registry import DATASETS, PIPELINES
 from vidact.data.samplers import DistributedSampler, dist_info
+from vidact.parallel import prepare_worker_start
 from vidact.schemas.data import Dataset as DatasetUnion
 from vidact.schemas.data import PipelineStep, RepeatDatasetSpec
 from vidact.schemas.load import Problem, RecipeProblems, validation_problems
@@ -223,6 +225,8 @@ def build_dataloader(
     if seed is not None:
         options["generator"] = torch.Generator().manual_seed(seed)
     options.update(kwargs)
+    if options["num_workers"] > 0:
+        prepare_worker_start(options.get("multiprocessing_context"))
     return DataLoader(dataset, **options)
 
 
@@ -234,7 +238,16 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int) -> No
     random.seed(worker_seed)
 
 
+def init_loader_worker(worker_id: int) -> None:
+    """`worker_init_fn` for loaders built without `build_dataloader`: the same process set-up."""
+    _init_worker(worker_id, None)
+
+
 def _init_worker(worker_id: int, then: Callable[[int], None] | None) -> None:
+    # Ctrl-C in a terminal reaches every process of the group: the main process decides (finish
+    # the step and checkpoint, or stop) and shuts the workers down; a worker dying of it would
+    # fail the batch the main process is waiting for.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_worker_process()
     if then is not None:
         then(worker_id)

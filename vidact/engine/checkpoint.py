@@ -26,7 +26,7 @@ from torch import nn
 
 import vidact
 from vidact.engine.optim import unwrap_model
-from vidact.errors import CheckpointError
+from vidact.errors import CheckpointError, CheckpointNotFoundError
 from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
@@ -148,11 +148,13 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     """Read a checkpoint with `weights_only=True`.
 
     Raises:
-        CheckpointError: the file is missing, truncated, corrupt or holds more than plain values.
+        CheckpointNotFoundError: no such file (bad input, exit 2).
+        CheckpointError: the file is truncated, corrupt or holds more than plain values.
     """
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
+        what = "is a folder, expected a checkpoint file" if path.is_dir() else "no such checkpoint file"
+        raise CheckpointNotFoundError(f"{path}: {what}")
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for bad files
@@ -220,7 +222,7 @@ def resume(
     if checkpoint.get("rng"):
         restore_rng(checkpoint["rng"])
     epoch, iteration = int(checkpoint["meta"]["epoch"]), int(checkpoint["meta"]["iter"])
-    log.info("resumed from %s (epoch %d, iteration %d)", path, epoch, iteration)
+    log.debug("states restored from %s (epoch %d, iteration %d)", path, epoch, iteration)  # the caller says "resumed"
     return ResumeState(
         epoch=epoch,
         iteration=iteration,

@@ -148,8 +148,8 @@ class CheckpointHook(Hook):
     Within an epoch, a rolling `iter_{n}.pth` is written every `iter_interval` iterations and/or
     every `time_interval_min` minutes (0 turns either off); only the newest is kept, and it goes
     once the epoch's checkpoint exists. `--resume auto` continues from whichever is newest, at
-    the saved batch. On SIGTERM the trainer stops after the current step and this hook saves
-    before the process exits.
+    the saved batch. On SIGTERM or Ctrl-C the trainer stops after the current step and this hook
+    saves before the process exits.
     """
 
     def __init__(self, interval: int = 1, max_keep_ckpts: int = -1, save_optimizer: bool = True,
@@ -183,7 +183,8 @@ class CheckpointHook(Hook):
     def after_run(self, trainer: Any) -> None:
         if trainer.stop_requested and trainer.is_main:
             path = self._save(trainer, f"interrupted_epoch_{trainer.epoch + 1}_iter_{trainer.iteration}.pth")
-            log.warning("interrupted: wrote %s; continue with --resume auto", path)
+            log.warning("%s: stopped at epoch %d, iteration %d; wrote %s (continue with --resume auto)",
+                        trainer.stop_signal or "interrupted", trainer.epoch + 1, trainer.iteration, path)
 
     def _save(self, trainer: Any, name: str) -> Path:
         path = trainer.save_checkpoint(trainer.work_dir / name, self.save_optimizer)

@@ -38,7 +38,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
 
     Returns:
         `{"work_dir", "epochs", "iterations", "metrics", "best_checkpoint", "latest_checkpoint",
-        "interrupted"}`.
+        "interrupted", "stop_signal"}` (`stop_signal`: 'SIGINT' or 'SIGTERM' when one stopped the run).
     """
     from vidact.data.build import build_dataset
     from vidact.engine.hooks import CheckpointHook, DistEvalHook, EvalHook, LoggerHook
@@ -46,21 +46,28 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     from vidact.engine.schedules import build_lr_scheduler
     from vidact.models import build_model
 
+    from vidact.data.preflight import check_data_paths, check_first_batch
+
     seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
     work_dir = Path(work_dir)
+    if recipe.data.train is None:
+        raise RecipeError("the recipe has no data.train section")
+    check_data_paths(recipe.data.train, "data.train")  # before anything is built or written
+    if validate and recipe.data.val is not None:
+        check_data_paths(recipe.data.val, "data.val")
     if dist_info is None:
         from vidact.engine.distributed import init_distributed
 
         dist_info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
     distributed = bool(dist_info is not None and getattr(dist_info, "is_distributed", False))
     seed_everything(seed)
-    if recipe.data.train is None:
-        raise RecipeError("the recipe has no data.train section")
     model = build_model(recipe.model)
     if recipe.load_from is not None:
         _load_weights(model, recipe.load_from)
     data = recipe.data
-    train_loader = build_train_loader(build_dataset(data.train), data.videos_per_gpu, data.workers_per_gpu, seed)
+    train_set = build_dataset(data.train)
+    check_first_batch(train_set, data.train, "data.train", data.videos_per_gpu)
+    train_loader = build_train_loader(train_set, data.videos_per_gpu, data.workers_per_gpu, seed)
     optimizer = build_optimizer(model, recipe.optimizer)
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
@@ -68,6 +75,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
         val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
+        check_first_batch(val_loader.dataset, data.val, "data.val", val_loader.batch_size)
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
@@ -97,7 +105,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         "work_dir": str(work_dir), "epochs": trainer.epoch, "iterations": trainer.iteration, "metrics": metrics,
         "best_checkpoint": str(best.resolve()) if best.exists() else None,
         "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
-        "interrupted": trainer.stop_requested,
+        "interrupted": trainer.stop_requested, "stop_signal": trainer.stop_signal,
     }
 
 
@@ -129,15 +137,19 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
     (`val_dataloader` / `test_dataloader`) falling back to the `data` section's."""
     from torch.utils.data import DataLoader
 
-    from vidact.data.build import build_dataset, collate
+    from vidact.data.build import build_dataset, collate, init_loader_worker
     from vidact.data.samplers import OrderedDistributedSampler
 
     dataset = build_dataset(dataset_spec, {"test_mode": True})
     batch = override.videos_per_gpu or data.videos_per_gpu
     workers = override.workers_per_gpu if override.workers_per_gpu is not None else data.workers_per_gpu
     sampler = OrderedDistributedSampler(dataset) if distributed else None
+    if workers > 0:
+        from vidact.parallel import prepare_worker_start
+
+        prepare_worker_start()
     return DataLoader(dataset, batch_size=batch, sampler=sampler, shuffle=False, num_workers=workers,
-                      collate_fn=collate, persistent_workers=workers > 0)
+                      collate_fn=collate, persistent_workers=workers > 0, worker_init_fn=init_loader_worker)
 
 
 def _load_weights(model: nn.Module, path: Any) -> None:
@@ -176,8 +188,8 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
+    model = load_model(recipe, checkpoint)  # a missing or mismatched checkpoint fails before any decoding
     loader = build_eval_loader(data.test, data.test_dataloader, data, info.is_distributed)
-    model = load_model(recipe, checkpoint)
     device = info.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True

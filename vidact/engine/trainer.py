@@ -98,6 +98,7 @@ class Trainer:
         self.metrics: dict[str, float] = {}
         self.metrics_epoch = -1  # the epoch `metrics` were computed after
         self.stop_requested = False
+        self.stop_signal: str | None = None  # 'SIGTERM' or 'SIGINT': what asked the run to stop
 
     # ---- set-up ------------------------------------------------------------------------------------
 
@@ -152,15 +153,15 @@ class Trainer:
 
     def fit(self) -> dict[str, float]:
         """Train from `self.epoch` to `max_epochs`; returns the last validation metrics (or {})."""
-        previous = _install_sigterm(self)
+        previous = _install_stop_signals(self)
         try:
             self.call_hook("before_run")
             while self.epoch < self.max_epochs and not self.stop_requested:
                 self.train_epoch()
             self.call_hook("after_run")
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         return self.metrics
 
     def train_epoch(self) -> None:
@@ -413,16 +414,31 @@ def _set_loader_epoch(loader: Any, epoch: int, seed: int) -> None:
         generator.manual_seed(seed + epoch)
 
 
-def _install_sigterm(trainer: Trainer) -> Any:
-    """On SIGTERM (cluster preemption) finish the current step, checkpoint, then exit."""
-    if not hasattr(signal, "SIGTERM"):
-        return None
+def _install_stop_signals(trainer: Trainer) -> dict[int, Any]:
+    """SIGTERM (cluster preemption) or a first SIGINT (Ctrl-C): finish the current step, let the
+    checkpoint hook save, then return from `fit`. A second SIGINT aborts at once.
+
+    Returns the handlers replaced, to put back (none outside the main thread, where Python
+    cannot install handlers).
+    """
 
     def _handler(signum: int, frame: Any) -> None:
-        log.warning("SIGTERM: saving a checkpoint before exiting")
-        trainer.stop_requested = True
+        name = signal.Signals(signum).name
+        if trainer.stop_requested:
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt  # the second Ctrl-C: no more waiting
+            return
+        trainer.stop_requested, trainer.stop_signal = True, name
+        again = "; press Ctrl-C again to abort at once" if signum == signal.SIGINT else ""
+        log.warning("%s: finishing this step, then saving a checkpoint%s", name, again)
 
-    try:
-        return signal.signal(signal.SIGTERM, _handler)
-    except ValueError:  # not the main thread
-        return None
+    previous: dict[int, Any] = {}
+    for name in ("SIGTERM", "SIGINT"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _handler)
+        except ValueError:  # not the main thread
+            break
+    return previous

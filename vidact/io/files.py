@@ -11,6 +11,7 @@ import functools
 import gc
 import json
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -26,12 +27,15 @@ T = TypeVar("T")
 def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open a temp file beside `path`; on success fsync and rename it over `path`.
 
-    A crash or exception leaves any previous `path` untouched and removes the temp file.
+    A crash or exception leaves any previous `path` untouched and removes the temp file. The
+    file ends with the mode a plain `open(path, "w")` gives: an existing file's, else 0666
+    less the umask.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, _file_mode(path))
         with os.fdopen(fd, mode, **kwargs) as fh:
             yield fh
             fh.flush()
@@ -41,6 +45,41 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def make_temp_dir(target: str | os.PathLike, tag: str = "partial") -> Path:
+    """A new hidden folder `.{name}.{tag}-XXXX` beside `target`, to fill and rename onto it.
+
+    Its mode is the one `mkdir` gives under the current umask, not `mkdtemp`'s 0700, so the
+    folder the rename publishes is as readable as any other the user creates.
+    """
+    target = Path(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{tag}-", dir=target.parent))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
+
+
+def current_umask() -> int:
+    """The process's umask (read without changing it where /proc tells it)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # no other way to read it: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+def _file_mode(path: Path) -> int:
+    """The mode `open(path, "w")` would leave: the existing file's, else 0666 less the umask.
+
+    `mkstemp` creates its file 0600, which would hide every atomically written file from the
+    user's group and others whatever their umask says.
+    """
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    return 0o666 & ~current_umask()
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -31,8 +31,9 @@ def write_jpeg(path: Path, img: np.ndarray, quality: int) -> None:
     ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise OSError(f"{path}: JPEG encoding failed")
-    # open + write + close: `open()` would add fstat and ioctl calls to every file.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    # open + write + close: `open()` would add fstat and ioctl calls to every file. 0666 less
+    # the umask: the mode `open()` gives.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         data = memoryview(buf)
         while data:

@@ -29,6 +29,7 @@ from vidact.data.extract.options import (
 )
 from vidact.data.extract.video import extract_video
 from vidact.errors import InputError
+from vidact.parallel import installed_vidact_in_children
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,8 @@ def _job_args(job: VideoJob, *, out: str, options: ExtractOptions, share: int,
 def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tuple], queue: collections.deque,
                workers: int, cv2_threads: int, report: Callable[[VideoResult], None]) -> list[VideoJob]:
     """Run jobs from `queue` until it is empty or the pool breaks; return the jobs then in flight."""
-    with _main_path_hidden(fn):  # the workers run `fn` only; the CLI's main script is heavy
+    # the workers run `fn` only (the CLI's main script is heavy), from the vidact this process runs
+    with _main_path_hidden(fn), installed_vidact_in_children():
         context = _mp_context()
         log_queue = context.Queue()
         listener = logging.handlers.QueueListener(log_queue, _Forward())
@@ -255,7 +257,10 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["__main__", __name__, "av"])  # applies when the server starts
+    # applies when the server starts; Python 3.10 cannot keep the current directory off the server's
+    # sys.path (`installed_vidact_in_children`), so there the workers import vidact after the fork
+    preload = ["__main__", __name__, "av"] if sys.version_info >= (3, 11) else ["av"]
+    context.set_forkserver_preload(preload)
     return context
 
 

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from vidact.data.extract.options import (
     VideoResult,
 )
 from vidact.errors import DecodeError
-from vidact.io.files import atomic_write_text
+from vidact.io.files import atomic_write_text, make_temp_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ def extract_video(source: str | os.PathLike, target: str | os.PathLike,
     start = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_leftovers(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    tmp = make_temp_dir(target, "partial")
     try:
         manifest = _write_video(source, tmp, options, threads, encode_thread)
         manifest["seconds"] = round(time.perf_counter() - start, 3)
