@@ -35,12 +35,20 @@ class Normalize(str, Enum):
     true, pred, all = "true", "pred", "all"
 
 
+def _metric_names(incomplete: str) -> list[str]:
+    """--metric completions: every metric name vidact eval knows."""
+    from vidact.evaluation.suite import LOCALIZATION_METRICS, RECOGNITION_METRICS
+
+    return [m for m in RECOGNITION_METRICS + LOCALIZATION_METRICS if m.lower().startswith(incomplete.lower())]
+
+
 def eval_command(
     predictions: Annotated[str, typer.Argument(metavar="SCORES|RESULTS", show_default=False, help=(
         "Recognition: scores, .npy (N x C) or JSON. Localization: results JSON. '-' reads stdin."))],
     ann: Annotated[str, typer.Option("--ann", metavar="FILE", show_default=False, help=(
         "Annotations: a video/rawframe list (recognition) or ActivityNet ground-truth JSON."))],
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME", show_default=False, help=(
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME", show_default=False,
+                                                     autocompletion=_metric_names, help=(
         "top_k_accuracy, mean_class_accuracy, mean_average_precision, confusion_matrix, AR@AN or mAP. "
         "Repeatable. Default: top_k_accuracy for lists, AR@AN for JSON."))] = None,
     topk: Annotated[list[int] | None, typer.Option(

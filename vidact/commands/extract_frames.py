@@ -23,7 +23,7 @@ class FlowAlgo(str, Enum):
 
 
 def extract_frames_command(
-    videos: Annotated[list[Path], typer.Argument(metavar="VIDEOS...", show_default=False, help=(
+    videos: Annotated[list[Path], typer.Argument(metavar="VIDEOS", show_default=False, help=(
         "Video files, folders (searched recursively by extension) or .txt lists (one path per line)."))],
     out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False, help=(
         "Output root: one folder per video at its path relative to the input folder, minus the extension."))],
