@@ -103,10 +103,10 @@ _vidact() {
         "dataset/convert/proposals-to-ssn")
             case "$prev" in
                 --fps|--top-k) COMPREPLY=(); return ;;
-                --gt|--out|-o|--subset|--video-info|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --gt|--out|-o|--subset|--video-info|--video-dir|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--gt --out -o --subset --video-info --classes --fps --top-k --json --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--gt --out -o --subset --video-info --video-dir --classes --fps --top-k --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -61,6 +61,7 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l subset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l video-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l classes -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l fps -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l top-k -x
