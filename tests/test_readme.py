@@ -83,14 +83,19 @@ def prepare(workdir: Path) -> dict[str, str]:
     return env
 
 
-def run_readme(workdir: Path, *, full: bool, report=None) -> None:
-    """Run every unmarked block's commands in order in `workdir`; fail on the first non-zero exit."""
+def run_readme(workdir: Path, *, full: bool, train_epochs: int | None = None, report=None) -> None:
+    """Run every unmarked block's commands in order in `workdir`; fail on the first non-zero exit.
+
+    `train_epochs` (with `full`): the README's data and commands, but toy trainings cut to that many
+    epochs (for timing every other step at full scale)."""
     env = prepare(workdir)
     for block, skip in readme_blocks(README.read_text()):
         if skip:
             continue
         for command in commands(block):
             line = command if full else shorten(command)
+            if full and train_epochs and command.startswith("vidact train recipes/toy/"):
+                line = shorten(command).replace("--set total_epochs=1", f"--set total_epochs={train_epochs}")
             start = time.perf_counter()
             proc = subprocess.run(["bash", "-euo", "pipefail", "-c", line], cwd=workdir, env=env,
                                   capture_output=True, text=True)
@@ -144,10 +149,11 @@ def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="run every command exactly as written")
     parser.add_argument("--keep", type=Path, help="project folder to run in (kept afterwards)")
+    parser.add_argument("--train-epochs", type=int, help="with --full: cut the toy trainings to N epochs")
     args = parser.parse_args()
     workdir = args.keep or Path(os.environ.get("TMPDIR", "/tmp")) / f"vidact_readme_{os.getpid()}"
     print(f"# load average at start: {os.getloadavg()[0]:.1f}, cores: {os.cpu_count()}, in {workdir}", flush=True)
-    run_readme(workdir, full=args.full,
+    run_readme(workdir, full=args.full, train_epochs=args.train_epochs,
                report=lambda line, s, rc: print(f"{s:8.1f} s  rc={rc}  {line}", flush=True))
     print(f"# load average at end: {os.getloadavg()[0]:.1f}", flush=True)
 
