@@ -81,3 +81,16 @@ def test_a_missing_recipe_lists_close_names(tmp_path, monkeypatch):
         load_recipe("recipes/tsn.yaml")
     message = str(info.value)
     assert "\n" not in message and message.startswith("recipes/tsn.yaml: no such file; did you mean ")
+
+
+@pytest.mark.parametrize("command", [["train"], ["recipe", "show"]])
+def test_cli_missing_recipe_is_one_line_with_close_names_exit_2(runner, monkeypatch, command):
+    from vidact.cli import app
+
+    monkeypatch.chdir(RECIPES.parent)
+    result = runner.invoke(app, [*command, "recipes/tsn.yaml"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == ("error: recipes/tsn.yaml: no such file; did you mean recipes/toy/tsn.yaml, "
+                        "recipes/tsn_r50_ucf101.yaml, recipes/tsn_r50_kinetics400.yaml, recipes/toy/tsm.yaml?")
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint:"))
