@@ -36,7 +36,7 @@ _vidact() {
     case "$path" in
         "")
             case "$prev" in
-                --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
                 COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
@@ -55,7 +55,8 @@ _vidact() {
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "videos rawframes" -- "$cur")); return ;;
                 --split-kind) COMPREPLY=($(compgen -W "ucf101 hmdb51 kinetics" -- "$cur")); return ;;
-                --out|-o|--split-ratio|--seed|--split-file|--split-id|--label-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --split-ratio|--seed|--split-id) COMPREPLY=(); return ;;
+                --out|-o|--split-file|--label-file) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --format --split-ratio --seed --split-file --split-kind --split-id --label-file --with-offset --multi-label --json --help" -- "$cur"))
@@ -66,7 +67,8 @@ _vidact() {
         "dataset/check")
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "auto video rawframe" -- "$cur")); return ;;
-                --data-prefix|--backend|--workers|-j|--quarantine|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers|-j) COMPREPLY=(); return ;;
+                --data-prefix|--backend|--quarantine|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--data-prefix --format --backend --workers -j --quarantine --report --json --help" -- "$cur"))
@@ -83,7 +85,8 @@ _vidact() {
             fi ;;
         "dataset/convert/anet-to-per-video")
             case "$prev" in
-                --out|-o|--video-info|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=(); return ;;
+                --out|-o|--video-info) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --video-info --fps --json --help" -- "$cur"))
@@ -103,17 +106,19 @@ _vidact() {
             fi ;;
         "dataset/convert/proposals-to-ssn")
             case "$prev" in
-                --gt|--out|-o|--subset|--video-info|--classes|--fps|--top-k) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps|--top-k) COMPREPLY=(); return ;;
+                --gt|--out|-o|--subset|--video-info|--video-dir|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--gt --out -o --subset --video-info --classes --fps --top-k --json --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--gt --out -o --subset --video-info --video-dir --classes --fps --top-k --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "dataset/convert/thumos-to-anet")
             case "$prev" in
-                --out|-o|--video-info|--video-dir|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=(); return ;;
+                --out|-o|--video-info|--video-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --video-info --video-dir --fps --json --help" -- "$cur"))
@@ -123,7 +128,8 @@ _vidact() {
             fi ;;
         "dataset/convert/thumos-to-ssn")
             case "$prev" in
-                --out|-o|--video-info|--video-dir|--classes|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --fps) COMPREPLY=(); return ;;
+                --out|-o|--video-info|--video-dir|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --video-info --video-dir --classes --fps --json --help" -- "$cur"))
@@ -133,8 +139,12 @@ _vidact() {
             fi ;;
         "dataset/synth")
             case "$prev" in
-                --out|-o|--seed|--videos-per-class|--num-frames|--num-videos|--temporal-scale|--feature-dim|--size|--fps|--val-ratio|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seed|--videos-per-class|--num-frames|--num-videos|--temporal-scale|--feature-dim|--fps|--val-ratio|--workers|-j) COMPREPLY=(); return ;;
+                --out|-o|--size) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
+            if [[ "$cur" != -* && " ${COMP_WORDS[*]:1:COMP_CWORD-1} " != *" recognition "* && " ${COMP_WORDS[*]:1:COMP_CWORD-1} " != *" localization "* ]]; then
+                COMPREPLY=($(compgen -W "recognition localization" -- "$cur")); return
+            fi
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --seed --videos-per-class --num-frames --num-videos --temporal-scale --feature-dim --with-videos --size --fps --val-ratio --workers -j --force --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
@@ -153,9 +163,12 @@ _vidact() {
             fi ;;
         "eval")
             case "$prev" in
+                --metric) COMPREPLY=($(compgen -W "top_k_accuracy mean_class_accuracy mean_average_precision confusion_matrix AR@AN mAP" -- "$cur")); return ;;
+                -m) COMPREPLY=($(compgen -W "top_k_accuracy mean_class_accuracy mean_average_precision confusion_matrix AR@AN mAP" -- "$cur")); return ;;
                 --ann-format) COMPREPLY=($(compgen -W "auto video rawframe" -- "$cur")); return ;;
                 --normalize) COMPREPLY=($(compgen -W "true pred all" -- "$cur")); return ;;
-                --ann|--metric|-m|--topk|--num-classes|--subset|--max-avg-proposals|--plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --topk|--num-classes|--max-avg-proposals) COMPREPLY=(); return ;;
+                --ann|--subset|--plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --json --help" -- "$cur"))
@@ -166,7 +179,8 @@ _vidact() {
         "extract-frames")
             case "$prev" in
                 --flow-algo) COMPREPLY=($(compgen -W "dis farneback" -- "$cur")); return ;;
-                --out|-o|--short-side|--new-size|--every|--quality|-q|--bound|--workers|-j|--shard|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --short-side|--new-size|--every|--quality|-q|--bound|--workers|-j) COMPREPLY=(); return ;;
+                --out|-o|--shard|--report) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --short-side --new-size --every --quality -q --flow --flow-algo --bound --workers -j --shard --overwrite --report --json --help" -- "$cur"))
@@ -176,7 +190,8 @@ _vidact() {
             fi ;;
         "predict")
             case "$prev" in
-                --checkpoint|--topk|-k|--classes|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --topk|-k) COMPREPLY=(); return ;;
+                --checkpoint|--classes|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint --topk -k --classes --set -s --json --help" -- "$cur"))
@@ -251,7 +266,9 @@ _vidact() {
             fi ;;
         "test")
             case "$prev" in
-                --checkpoint|--out|--eval|--topk|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --eval) COMPREPLY=($(compgen -W "top_k_accuracy mean_class_accuracy mean_average_precision" -- "$cur")); return ;;
+                --topk) COMPREPLY=(); return ;;
+                --checkpoint|--out|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint --out --eval --topk --set -s --json --help" -- "$cur"))
@@ -261,7 +278,8 @@ _vidact() {
             fi ;;
         "train")
             case "$prev" in
-                --work-dir|--set|-s|--resume|--seed|--gpus) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --seed|--gpus) COMPREPLY=(); return ;;
+                --work-dir|--set|-s|--resume) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--work-dir --set -s --resume --no-validate --validate --seed --gpus --json --help" -- "$cur"))

@@ -11,7 +11,7 @@ complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and pr
 complete -c vidact -n '__fish_use_subcommand' -a test -d 'Score data.test with a checkpoint and write the (N x C)...'
 complete -c vidact -n '__fish_use_subcommand' -a train -d 'Train a recipes model on CPU or GPU; checkpoints,...'
 complete -c vidact -n '__fish_use_subcommand' -l debug
-complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
+complete -c vidact -n '__fish_use_subcommand' -l log-level -x -a 'debug info warning error'
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
@@ -21,11 +21,11 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l seed -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l seed -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-file -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-kind -x -a 'ucf101 hmdb51 kinetics'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-id -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-id -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l label-file -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l with-offset
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l multi-label
@@ -35,7 +35,7 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l data-prefix -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l format -x -a 'auto video rawframe'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l backend -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l quarantine -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l report -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from check' -l json
@@ -49,7 +49,7 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and not __fish_seen_subcommand_from anet-to-per-video per-video-to-anet proposals-to-ssn thumos-to-anet thumos-to-ssn' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l video-info -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l fps -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from anet-to-per-video' -F
@@ -62,16 +62,17 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l subset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l video-info -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l video-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l classes -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l fps -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l fps -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l top-k -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from proposals-to-ssn' -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l video-info -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l video-dir -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l fps -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-anet' -F
@@ -79,52 +80,53 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l video-info -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l video-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l classes -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l fps -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from convert ; and __fish_seen_subcommand_from thumos-to-ssn' -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l out -s o -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l seed -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l videos-per-class -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l num-frames -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l num-videos -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l temporal-scale -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l feature-dim -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l seed -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l videos-per-class -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l num-frames -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l num-videos -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l temporal-scale -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l feature-dim -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l with-videos
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l size -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l fps -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l val-ratio -r -F
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l fps -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l val-ratio -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l force
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth ; and not __fish_seen_subcommand_from recognition localization' -a 'recognition localization'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l json
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l help
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l ann -r -F
-complete -c vidact -n '__fish_seen_subcommand_from eval' -l metric -s m -r -F
-complete -c vidact -n '__fish_seen_subcommand_from eval' -l topk -r -F
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l metric -s m -x -a 'top_k_accuracy mean_class_accuracy mean_average_precision confusion_matrix AR@AN mAP'
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l topk -x
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l ann-format -x -a 'auto video rawframe'
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l multi-class
-complete -c vidact -n '__fish_seen_subcommand_from eval' -l num-classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l num-classes -x
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l normalize -x -a 'true pred all'
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l subset -r -F
-complete -c vidact -n '__fish_seen_subcommand_from eval' -l max-avg-proposals -r -F
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l max-avg-proposals -x
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l plot -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l out -s o -r -F
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l short-side -r -F
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l new-size -r -F
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l every -r -F
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l quality -s q -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l short-side -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l new-size -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l every -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l quality -s q -x
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l flow
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l flow-algo -x -a 'dis farneback'
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l bound -r -F
-complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l bound -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l shard -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l overwrite
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l report -r -F
@@ -132,7 +134,7 @@ complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l json
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l help
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l checkpoint -r -F
-complete -c vidact -n '__fish_seen_subcommand_from predict' -l topk -s k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from predict' -l topk -s k -x
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l classes -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
@@ -186,8 +188,8 @@ complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subc
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from validate' -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l checkpoint -r -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l out -r -F
-complete -c vidact -n '__fish_seen_subcommand_from test' -l eval -r -F
-complete -c vidact -n '__fish_seen_subcommand_from test' -l topk -r -F
+complete -c vidact -n '__fish_seen_subcommand_from test' -l eval -x -a 'top_k_accuracy mean_class_accuracy mean_average_precision'
+complete -c vidact -n '__fish_seen_subcommand_from test' -l topk -x
 complete -c vidact -n '__fish_seen_subcommand_from test' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l json
 complete -c vidact -n '__fish_seen_subcommand_from test' -l help
@@ -196,8 +198,8 @@ complete -c vidact -n '__fish_seen_subcommand_from train' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from train' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from train' -l resume -r -F
 complete -c vidact -n '__fish_seen_subcommand_from train' -l no-validate -l validate
-complete -c vidact -n '__fish_seen_subcommand_from train' -l seed -r -F
-complete -c vidact -n '__fish_seen_subcommand_from train' -l gpus -r -F
+complete -c vidact -n '__fish_seen_subcommand_from train' -l seed -x
+complete -c vidact -n '__fish_seen_subcommand_from train' -l gpus -x
 complete -c vidact -n '__fish_seen_subcommand_from train' -l json
 complete -c vidact -n '__fish_seen_subcommand_from train' -l help
 complete -c vidact -n '__fish_seen_subcommand_from train' -F

@@ -19,8 +19,11 @@ FRAGMENTS_DIR = RECIPES / "_base"
 FRAGMENTS = sorted(FRAGMENTS_DIR.rglob("*.yaml"))
 FULL = sorted(p for p in RECIPES.rglob("*.yaml") if FRAGMENTS_DIR not in p.parents)
 # Published hyper-parameters sit at the top level; `recipes/toy/` holds the CPU-sized toys.
+# Short names (`recipes/tsm.yaml`, no `_` in the stem) are aliases: a `base:` over one published recipe.
+ALIASES = [p for p in FULL if p.parent == RECIPES and "_" not in p.stem]
 # Localization recipes (`bmn_400x100_activitynet.yaml`, ...) are named after their features, not a backbone.
-PUBLISHED = [p for p in FULL if p.parent == RECIPES and not p.name.startswith(("bmn_", "bsn_", "tem_", "pem_"))]
+PUBLISHED = [p for p in FULL if p.parent == RECIPES and p not in ALIASES
+             and not p.name.startswith(("bmn_", "bsn_", "tem_", "pem_"))]
 
 
 def test_there_are_recipes():
@@ -50,3 +53,46 @@ def test_fragment_is_used_and_has_no_base(path):
     relative = str(path.relative_to(RECIPES))
     users = [p for p in FULL if relative in (yaml.safe_load(p.read_text()).get("base") or [])]
     assert users, f"{relative} is used by no recipe"
+
+
+def test_the_short_names_promised_in_the_docs_exist():
+    assert RECIPES / "tsm.yaml" in ALIASES
+
+
+@pytest.mark.parametrize("path", ALIASES, ids=lambda p: p.name)
+def test_alias_is_a_published_recipe_under_its_own_work_dir(path):
+    data = yaml.safe_load(path.read_text())
+    assert set(data) == {"base", "work_dir"} and data["work_dir"] == f"work_dirs/{path.stem}"
+    (target,) = [data["base"]] if isinstance(data["base"], str) else data["base"]
+    assert RECIPES / target in PUBLISHED and Path(target).stem.startswith(path.stem + "_")
+    alias, published = load_recipe(path), load_recipe(RECIPES / target)
+    assert alias.model_copy(update={"work_dir": published.work_dir}) == published
+
+
+def test_a_missing_recipe_lists_close_names(tmp_path, monkeypatch):
+    from vidact.errors import RecipeError
+    from vidact.schemas.load import close_recipe_names
+
+    monkeypatch.chdir(RECIPES.parent)
+    assert close_recipe_names("recipes/tsn.yaml")[:2] == ["recipes/toy/tsn.yaml", "recipes/tsn_r50_ucf101.yaml"]
+    assert "recipes/i3d_r50_kinetics400.yaml" in close_recipe_names("recipes/i3d.yaml")
+    assert close_recipe_names("recipes/toy/tsx.yaml") == ["recipes/toy/tsm.yaml", "recipes/toy/tsn.yaml"]
+    assert close_recipe_names("recipes/zzzz.yaml") == [] and close_recipe_names("nowhere/a.yaml") == []
+    assert not any("_base" in name for name in close_recipe_names("recipes/kinetics400_video.yaml"))
+    with pytest.raises(RecipeError) as info:
+        load_recipe("recipes/tsn.yaml")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("recipes/tsn.yaml: no such file; did you mean ")
+
+
+@pytest.mark.parametrize("command", [["train"], ["recipe", "show"]])
+def test_cli_missing_recipe_is_one_line_with_close_names_exit_2(runner, monkeypatch, command):
+    from vidact.cli import app
+
+    monkeypatch.chdir(RECIPES.parent)
+    result = runner.invoke(app, [*command, "recipes/tsn.yaml"])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == ("error: recipes/tsn.yaml: no such file; did you mean recipes/toy/tsn.yaml, "
+                        "recipes/tsn_r50_ucf101.yaml, recipes/tsn_r50_kinetics400.yaml, recipes/toy/tsm.yaml?")
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("hint:"))

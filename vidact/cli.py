@@ -18,10 +18,11 @@ from typer.core import TyperGroup
 
 from vidact import __version__
 from vidact.commands import _common
-from vidact.commands._clicklib import FRAMEWORK_EXCEPTIONS
+from vidact.commands._clicklib import FRAMEWORK_EXCEPTIONS, show_flags_as_flags
 from vidact.errors import VidactError
 
 log = logging.getLogger("vidact")
+show_flags_as_flags()
 
 
 def _debug_enabled() -> bool:
@@ -85,11 +86,16 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _log_levels(incomplete: str) -> list[str]:
+    return [name for name in ("debug", "info", "warning", "error") if name.startswith(incomplete.lower())]
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also VIDACT_DEBUG=1).")] = False,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="Logging level on stderr: debug, info, warning, error.")
+        str, typer.Option("--log-level", autocompletion=_log_levels,
+                          help="Logging level on stderr: debug, info, warning, error.")
     ] = "info",
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")

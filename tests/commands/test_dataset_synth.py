@@ -73,7 +73,7 @@ def test_refuses_a_non_empty_directory_unless_force(tmp_path):
     (tmp_path / "notes.txt").write_text("keep me")
     result = run("recognition", "--out", tmp_path, *TINY_REC)
     assert_input_error(result, "not empty")
-    assert "--force" in result.stderr
+    assert "pass --force" in result.stderr and "overwrite" not in result.stderr  # CLI words, not Python's
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
     result = run("recognition", "--out", tmp_path, *TINY_REC, "--force")
     assert result.exit_code == 0, result.output
@@ -99,3 +99,21 @@ def test_help_has_examples():
     result = CliRunner().invoke(app, ["dataset", "synth", "--help"])
     assert result.exit_code == 0
     assert "vidact dataset synth recognition --out data/synth" in result.output
+
+
+def test_synth_and_build_number_classes_alike(tmp_path):
+    """One rule: classes sorted by name (unless a class list is given); both write classes.txt."""
+    out = tmp_path / "synth"
+    assert run("recognition", "--out", out, *TINY_REC, "--val-ratio", "0.5", "--workers", "1").exit_code == 0
+    synth_classes = (out / "classes.txt").read_text().split()
+    assert synth_classes == sorted(synth_classes) == ["down", "left", "right", "up"]
+    result = CliRunner().invoke(app, ["dataset", "build", str(out / "videos"), "--out", str(tmp_path / "built")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "built" / "classes.txt").read_text().split() == synth_classes
+    synth_labels = {}
+    for name in ("train_list_videos.txt", "val_list_videos.txt"):
+        synth_labels.update(line.rsplit(" ", 1) for line in (out / name).read_text().splitlines())
+    built_labels = {}
+    for name in ("train_list_videos.txt", "val_list_videos.txt"):
+        built_labels.update(line.rsplit(" ", 1) for line in (tmp_path / "built" / name).read_text().splitlines())
+    assert {f"videos/{path}": label for path, label in built_labels.items()} == synth_labels

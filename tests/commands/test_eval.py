@@ -322,8 +322,12 @@ def test_malformed_annotation_line(eval_files):
 
 
 def test_topk_larger_than_the_number_of_classes(eval_files):
-    assert_input_error(run("--ann", eval_files["videos"], "--topk", 5, eval_files["scores"]),
-                       f"--topk 5 is out of range: {eval_files['scores']} has 3 classes")
+    """As MMAction's top_k_accuracy: k > C counts every sample as a hit (the README's --topk 5 on 4 classes)."""
+    out = run_json("--ann", eval_files["videos"], "--topk", 1, "--topk", 5, eval_files["scores"])
+    assert out["metrics"]["top5_acc"] == 1.0
+    assert out["warnings"] == [f"top5_acc: {eval_files['scores']} has only 3 classes, so every sample counts as a hit"]
+    assert_input_error(run("--ann", eval_files["videos"], "--topk", 0, eval_files["scores"]),
+                       "--topk 0 is out of range: k must be at least 1")
 
 
 def test_missing_files(eval_files, tmp_path):

@@ -147,3 +147,17 @@ def test_subprocess_stdout_is_one_json_object(videos: Path, tmp_path: Path):
     summary = json.loads(proc.stdout)
     assert (summary["extracted"], summary["failed"]) == (2, 1)
     assert "bad.mp4" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_without_out_frames_go_to_rawframes_beside_the_input(videos: Path, tmp_path: Path, monkeypatch):
+    """`vidact extract-frames videos/` works as written: frames land in rawframes/ beside videos/."""
+    from vidact.data.extract.inputs import default_out_dir
+
+    monkeypatch.chdir(tmp_path)
+    result = run("videos/", "-j", 1)
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "rawframes" / "walk" / "a").glob("img_*.jpg"))) == 8
+    assert "frames go to rawframes/" in result.stderr
+    assert default_out_dir(["data/ucf101/videos"]) == Path("data/ucf101/rawframes")
+    assert default_out_dir(["val_list_videos.txt", "other/"]) == Path("rawframes")
+    assert default_out_dir(["."]) == Path("rawframes")

@@ -153,3 +153,29 @@ def test_thumos_durations_probed_from_videos(tmp_path: Path) -> None:
     assert entry["subset"] == "testing" and entry["duration"] == pytest.approx(0.5)
     thumos_to_ssn(tmp_path / "ann", tmp_path / "l.txt", video_dir=videos)
     assert load_localize_proposal_file(tmp_path / "l.txt") == [("left_0000", 8, [["1", "2", "5"]], [])]
+
+
+def test_proposals_to_ssn_reads_frames_from_the_videos_and_never_assumes_a_frame_rate(tmp_path: Path) -> None:
+    """A 75-frame 25 fps video counts 75 frames in proposals-to-ssn as in thumos-to-ssn (not 90 at 30 fps)."""
+    from vidact.data.synth_video import synth_recognition
+
+    synth_recognition(tmp_path / "syn", num_videos_per_class=1, classes=("left", "right"), num_frames=75,
+                      size=(32, 32), fps=25.0, val_ratio=0.0)
+    videos = tmp_path / "syn" / "videos" / "left"
+    (tmp_path / "ann").mkdir()
+    (tmp_path / "ann" / "Run_val.txt").write_text("left_0000 0.4 2.0\n")
+    thumos_to_anet(tmp_path / "ann", tmp_path / "gt.json", video_dir=videos)
+    thumos_to_ssn(tmp_path / "ann", tmp_path / "gt_list.txt", video_dir=videos)
+    proposals = write(tmp_path / "p.json", {"results": {"left_0000": [{"segment": [0.4, 2.0], "score": 0.9}]}})
+    out = tmp_path / "val_normalized_proposal_list.txt"
+    with pytest.raises(InputError, match=r"p.json: left_0000: no frame rate") as info:
+        proposals_to_ssn(proposals, tmp_path / "gt.json", out)
+    assert "--video-dir" in info.value.hint and "--fps" in info.value.hint
+    proposals_to_ssn(proposals, tmp_path / "gt.json", out, video_dir=videos)
+    (vid, num_frames, gts, props), = load_localize_proposal_file(tmp_path / "val_proposal_list.txt")
+    assert (vid, num_frames) == ("left_0000", 75) == load_localize_proposal_file(tmp_path / "gt_list.txt")[0][:2]
+    assert gts == [["1", "10", "50"]] and props[0][3:] == ["10", "50"]
+    proposals_to_ssn(proposals, tmp_path / "gt.json", out, fps=25.0)  # the duration (3 s) at the given rate
+    assert load_localize_proposal_file(tmp_path / "val_proposal_list.txt")[0][1] == 75
+    with pytest.raises(InputError, match="no frame rate"):
+        thumos_to_ssn(tmp_path / "ann", tmp_path / "gt_list.txt")

@@ -23,7 +23,7 @@ from vidact.data.synth_video import (
 )
 from vidact.errors import InputError
 
-CLASSES = ("left", "right", "up", "down")
+CLASSES = ("down", "left", "right", "up")  # the default: sorted names, as `dataset build`
 REC = dict(num_videos_per_class=16, num_frames=8, size=(32, 32), fps=8.0, seed=3)
 LOC = dict(num_videos=12, temporal_scale=20, feature_dim=16, duration_range=(3.0, 5.0), fps=8.0,
            size=(32, 32), seed=5)
@@ -86,7 +86,7 @@ def test_every_video_decodes_with_the_requested_frames(rec_dir):
 
 
 def test_lists_classes_and_stratified_split(rec_dir):
-    assert (rec_dir / "classes.txt").read_text() == "left\nright\nup\ndown\n"
+    assert (rec_dir / "classes.txt").read_text() == "down\nleft\nright\nup\n"
     train = read_list(rec_dir / "train_list_videos.txt")
     val = read_list(rec_dir / "val_list_videos.txt")
     assert not {p for p, _ in train} & {p for p, _ in val}

@@ -49,3 +49,23 @@ def option_choices(param: object) -> tuple[str, ...]:
     if typing.get_origin(annotation) is typing.Literal:
         return tuple(str(a) for a in typing.get_args(annotation))
     return ()
+
+
+def show_flags_as_flags() -> None:
+    """Make `--help` list boolean flags without a value column (typer 0.29 shows `--json <bool>`).
+
+    A flag takes no value, so its type column stays empty, as click and older typer render it.
+    Called once by `cli.py`; idempotent.
+    """
+    option_cls = getattr(getattr(typer, "core", None), "TyperOption", None)
+    display = getattr(option_cls, "display_type_rich", None)
+    if display is None or getattr(display, "_vidact_flags", False):
+        return
+
+    def display_type_rich(self, ctx):  # noqa: ANN001 - click's signature
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return display(self, ctx)
+
+    display_type_rich._vidact_flags = True  # type: ignore[attr-defined]
+    option_cls.display_type_rich = display_type_rich

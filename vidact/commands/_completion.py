@@ -6,6 +6,7 @@ writes them to `completions/`; a test regenerates them and fails when the commit
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass
 
 from vidact.commands._clicklib import is_group, is_option, make_context, option_choices
@@ -21,6 +22,29 @@ class _Cmd:
     value_options: tuple[str, ...]  # option strings that take a value
     choices: tuple[tuple[str, tuple[str, ...]], ...]  # option string -> choices
     subcommands: tuple[str, ...]
+    no_files: tuple[str, ...] = ()  # value options that take a number: nothing to complete
+    arg_choices: tuple[str, ...] = ()  # fixed values of the first positional argument, if it has them
+
+
+def _fixed_values(param, ctx) -> tuple[str, ...]:
+    """A parameter's fixed values: its choices, else what its `autocompletion` offers for ''."""
+    choices = option_choices(param)
+    if choices:
+        return choices
+    try:
+        items = param.shell_complete(ctx, "")
+    except Exception:  # noqa: BLE001 - a completion callback that needs real input: no fixed values
+        return ()
+    if items and all(getattr(item, "type", "plain") == "plain" for item in items):
+        return tuple(str(item.value) for item in items)
+    return ()
+
+
+def _takes_a_number(param) -> bool:
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if typing.get_origin(annotation) in (list, tuple) and len(set(typing.get_args(annotation))) == 1:
+        annotation = typing.get_args(annotation)[0]  # --topk 1 --topk 5, --new-size W H
+    return annotation in (int, float) or getattr(getattr(param, "type", None), "name", "") in ("integer", "float")
 
 
 def _short_help(cmd) -> str:
@@ -29,18 +53,24 @@ def _short_help(cmd) -> str:
 
 
 def _walk(cmd, path: tuple[str, ...], ctx) -> list[_Cmd]:
-    options, value_opts, choices = [], [], []
+    options, value_opts, choices, no_files, arg_choices = [], [], [], [], ()
     for param in cmd.get_params(ctx):
-        if not is_option(param) or getattr(param, "hidden", False):
+        if getattr(param, "hidden", False):
+            continue
+        if not is_option(param):
+            if not arg_choices and not is_group(cmd):
+                arg_choices = _fixed_values(param, ctx)
             continue
         names = tuple(sorted(param.opts + param.secondary_opts))
         options.append(names)
         if not param.is_flag and not getattr(param, "count", False):
             value_opts.extend(param.opts)
-            type_choices = option_choices(param)
+            type_choices = _fixed_values(param, ctx)
             if type_choices:
                 for name in param.opts:
                     choices.append((name, type_choices))
+            elif _takes_a_number(param):
+                no_files.extend(param.opts)
     subs: list[str] = []
     nodes: list[_Cmd] = []
     if is_group(cmd):
@@ -50,7 +80,8 @@ def _walk(cmd, path: tuple[str, ...], ctx) -> list[_Cmd]:
                 continue
             subs.append(name)
             nodes.extend(_walk(sub, path + (name,), make_context(sub, ctx, name)))
-    node = _Cmd(path, _short_help(cmd), tuple(options), tuple(value_opts), tuple(choices), tuple(subs))
+    node = _Cmd(path, _short_help(cmd), tuple(options), tuple(value_opts), tuple(choices), tuple(subs),
+                tuple(no_files), arg_choices)
     return [node, *nodes]
 
 
@@ -89,10 +120,19 @@ def bash_script(root) -> str:
             lines.append('            case "$prev" in')
             for opt, values in cmd.choices:
                 lines.append(f'                {opt}) COMPREPLY=($(compgen -W "{" ".join(values)}" -- "$cur")); return ;;')
-            rest = [o for o in cmd.value_options if o not in dict(cmd.choices)]
+            if cmd.no_files:
+                lines.append(f'                {"|".join(cmd.no_files)}) COMPREPLY=(); return ;;')
+            rest = [o for o in cmd.value_options if o not in dict(cmd.choices) and o not in cmd.no_files]
             if rest:
                 lines.append(f'                {"|".join(rest)}) COMPREPLY=($(compgen -f -- "$cur")); return ;;')
             lines.append("            esac")
+        if cmd.arg_choices:
+            values = " ".join(cmd.arg_choices)
+            lines.append(f'            if [[ "$cur" != -* && " ${{COMP_WORDS[*]:1:COMP_CWORD-1}} " != *" {cmd.arg_choices[0]} "*'
+                         + "".join(f' && " ${{COMP_WORDS[*]:1:COMP_CWORD-1}} " != *" {v} "*' for v in cmd.arg_choices[1:])
+                         + " ]]; then")
+            lines.append(f'                COMPREPLY=($(compgen -W "{values}" -- "$cur")); return')
+            lines.append("            fi")
         lines.append(f'            if [[ "$cur" == -* || -z "{"x" if cmd.subcommands else ""}" ]]; then')
         lines.append(f'                COMPREPLY=($(compgen -W "{_words(cmd)}" -- "$cur"))')
         lines.append('                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))')
@@ -128,8 +168,17 @@ def zsh_script(root) -> str:
                 descs.append(f"'{sub}:{by_path[cmd.path + (sub,)].help}'")
             lines.append(f"            local -a subs=({' '.join(descs)})")
             lines.append("            _describe 'command' subs")
+        if cmd.choices or cmd.no_files:
+            lines.append('            case "${words[CURRENT-1]}" in')
+            for opt, values in cmd.choices:
+                lines.append(f"                {opt}) compadd -- {' '.join(values)}; return ;;")
+            if cmd.no_files:
+                lines.append(f"                {'|'.join(cmd.no_files)}) return ;;")
+            lines.append("            esac")
         opts = " ".join(o for names in cmd.options for o in names)
         lines.append(f"            compadd -- {opts}")
+        if cmd.arg_choices:
+            lines.append(f"            (( ${{words[(I)({'|'.join(cmd.arg_choices)})]}} )) || {{ compadd -- {' '.join(cmd.arg_choices)}; return; }}")
         if not cmd.subcommands:
             lines.append("            _files")
         lines.append("            ;;")
@@ -164,8 +213,12 @@ def fish_script(root) -> str:
             extra = ""
             if takes:
                 choices = next((choice_map[n] for n in names if n in choice_map), None)
-                extra = f" -x -a '{' '.join(choices)}'" if choices else " -r -F"
+                numeric = any(n in cmd.no_files for n in names)
+                extra = f" -x -a '{' '.join(choices)}'" if choices else " -x" if numeric else " -r -F"
             lines.append(f"complete -c {PROG} -n '{cond}' {' '.join(flags)}{extra}")
+        if cmd.arg_choices:
+            values = " ".join(cmd.arg_choices)
+            lines.append(f"complete -c {PROG} -n '{cond} ; and not __fish_seen_subcommand_from {values}' -a '{values}'")
         if cmd.path and not cmd.subcommands:
             lines.append(f"complete -c {PROG} -n '{cond}' -F")
     return "\n".join(lines) + "\n"

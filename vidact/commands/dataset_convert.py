@@ -25,6 +25,9 @@ InfoOpt = Annotated[Path | None, typer.Option(
     "--video-info", help="CSV 'video,numFrame,seconds,fps,rfps,featureFrame' (any subset of the columns).",
     show_default=False)]
 FpsOpt = Annotated[float, typer.Option("--fps", min=0.001, help="Frame rate for videos --video-info does not list.")]
+SsnFpsOpt = Annotated[float | None, typer.Option(
+    "--fps", min=0.001, show_default=False,
+    help="Frame rate of the videos --video-info / --video-dir do not cover (no default: SSN lists count frames).")]
 ClassesOpt = Annotated[Path | None, typer.Option(
     "--classes", help="classes.txt fixing the class order (SSN label = line index + 1); default: sorted names.",
     show_default=False)]
@@ -101,7 +104,7 @@ def thumos_to_ssn_command(
     video_info: InfoOpt = None,
     video_dir: VideoDirOpt = None,
     classes: ClassesOpt = None,
-    fps: FpsOpt = 30.0,
+    fps: SsnFpsOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """THUMOS14 temporal annotations -> SSN proposal list (frame indices; ground truth, no proposals).
@@ -124,17 +127,21 @@ def proposals_to_ssn_command(
                                       dir_okay=False, show_default=False)],
     subset: Annotated[str, typer.Option("--subset", help="Ground-truth subset (official layout).")] = "validation",
     video_info: InfoOpt = None,
+    video_dir: VideoDirOpt = None,
     classes: ClassesOpt = None,
-    fps: FpsOpt = 30.0,
+    fps: SsnFpsOpt = None,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, help="Keep the best K proposals per video.",
                                               show_default=False)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Proposal JSON (e.g. from BMN) -> SSN normalized proposal list plus its frame-index version.
 
-    Example: vidact dataset convert proposals-to-ssn bmn_results.json --gt thumos_val.json --out val_normalized_proposal_list.txt
+    Frame counts and fps are read from the videos (--video-dir) or --video-info, as thumos-to-ssn
+    reads them; --fps serves videos neither covers. Without any of them the command stops.
+
+    Example: vidact dataset convert proposals-to-ssn bmn_results.json --gt thumos_val.json --out val_normalized_proposal_list.txt --video-dir videos/val
     """
     from vidact.data.annotations.convert import proposals_to_ssn
 
-    _report(proposals_to_ssn(proposals, gt, out, subset=subset, video_info=video_info, classes_file=classes,
-                             fps=fps, top_k=top_k), as_json)
+    _report(proposals_to_ssn(proposals, gt, out, subset=subset, video_info=video_info, video_dir=video_dir,
+                             classes_file=classes, fps=fps, top_k=top_k), as_json)

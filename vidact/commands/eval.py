@@ -35,12 +35,21 @@ class Normalize(str, Enum):
     true, pred, all = "true", "pred", "all"
 
 
+def _metric_names(incomplete: str) -> list[str]:
+    """--metric completions: every metric name vidact eval knows."""
+    from vidact.evaluation.suite import LOCALIZATION_METRICS, RECOGNITION_METRICS
+
+    return [m for m in RECOGNITION_METRICS + LOCALIZATION_METRICS if m.lower().startswith(incomplete.lower())]
+
+
 def eval_command(
     predictions: Annotated[str, typer.Argument(metavar="SCORES|RESULTS", show_default=False, help=(
         "Recognition: scores, .npy (N x C) or JSON. Localization: results JSON. '-' reads stdin."))],
-    ann: Annotated[str, typer.Option("--ann", metavar="FILE", show_default=False, help=(
-        "Annotations: a video/rawframe list (recognition) or ActivityNet ground-truth JSON."))],
-    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME", show_default=False, help=(
+    ann: Annotated[str | None, typer.Option("--ann", metavar="FILE", show_default=False, help=(
+        "Annotations: a video/rawframe list (recognition) or ActivityNet ground-truth JSON. "
+        "Default: the file the results record (vidact test writes it)."))] = None,
+    metric: Annotated[list[str] | None, typer.Option("--metric", "-m", metavar="NAME", show_default=False,
+                                                     autocompletion=_metric_names, help=(
         "top_k_accuracy, mean_class_accuracy, mean_average_precision, confusion_matrix, AR@AN or mAP. "
         "Repeatable. Default: top_k_accuracy for lists, AR@AN for JSON."))] = None,
     topk: Annotated[list[int] | None, typer.Option(
@@ -78,7 +87,15 @@ def eval_command(
         vidact eval --metric AR@AN --ann activity_net.v1-3.min.json --plot arn.png proposals.json
 
         vidact eval --metric mAP --ann gt.json --json detections.json
+
+        vidact eval scores.json     # the annotation file recorded by vidact test
     """
+    if ann is None:
+        from vidact.io.provenance import recorded_annotation
+
+        ann = str(recorded_annotation(predictions))
+        _common.err.print(f"ground truth: {escape(ann)} (recorded in {escape(predictions)})", highlight=False,
+                          soft_wrap=True)
     if ann == "-" and predictions == "-":
         raise InputError("only one of --ann and SCORES|RESULTS can be '-' (stdin)")
     task, metrics = resolve_metrics(metric or default_metrics(ann, multi_class=multi_class))

@@ -23,10 +23,11 @@ class FlowAlgo(str, Enum):
 
 
 def extract_frames_command(
-    videos: Annotated[list[Path], typer.Argument(metavar="VIDEOS...", show_default=False, help=(
+    videos: Annotated[list[Path], typer.Argument(metavar="VIDEOS", show_default=False, help=(
         "Video files, folders (searched recursively by extension) or .txt lists (one path per line)."))],
-    out: Annotated[Path, typer.Option("--out", "-o", metavar="DIR", show_default=False, help=(
-        "Output root: one folder per video at its path relative to the input folder, minus the extension."))],
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="DIR", show_default=False, help=(
+        "Output root: one folder per video at its path relative to the input folder, minus the extension. "
+        "Default: rawframes/ beside the first input (videos/ -> rawframes/)."))] = None,
     short_side: Annotated[int | None, typer.Option("--short-side", min=1, metavar="N", rich_help_panel=_SIZE,
         show_default=False, help="Resize so the shorter side is N pixels (aspect ratio kept).")] = None,
     new_size: Annotated[tuple[int, int] | None, typer.Option("--new-size", metavar="W H", rich_help_panel=_SIZE,
@@ -59,10 +60,17 @@ def extract_frames_command(
 
     Examples:
 
-        vidact extract-frames videos/ --out rawframes/ --short-side 256
+        vidact extract-frames videos/       # frames to rawframes/
+
+        vidact extract-frames data/ucf101/videos --out data/ucf101/rawframes --short-side 256
 
         vidact extract-frames train_list_videos.txt -o rawframes --flow --shard $SLURM_ARRAY_TASK_ID/8
     """
+    if out is None:
+        from vidact.data.extract.inputs import default_out_dir
+
+        out = default_out_dir(videos)
+        _common.err.print(f"frames go to {escape(str(out))}/ (--out to choose)", highlight=False, soft_wrap=True)
     options = ExtractOptions(short_side=short_side, new_size=new_size, every=every, quality=quality,
                              flow=flow, flow_algo=flow_algo.value, bound=bound)
     shard_spec = parse_shard(shard) if shard is not None else None

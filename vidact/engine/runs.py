@@ -214,7 +214,9 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
 
 
 def test_protocol(recipe: Any, dataset: Any, checkpoint: str | os.PathLike) -> dict[str, Any]:
-    """num_clips, num_crops, aggregation, input_size and the checkpoint / annotation hashes."""
+    """num_clips, num_crops, aggregation, input_size, the checkpoint hash and the annotation file + hash."""
+    from vidact.io.provenance import annotation_record
+
     steps = {step.type: step for step in dataset_pipeline(recipe.data.test)}
     sample = steps.get("SampleFrames") or steps.get("DenseSampleFrames") or steps.get("UntrimmedSampleFrames")
     num_crops = 10 if "TenCrop" in steps else 3 if "ThreeCrop" in steps else 1
@@ -225,7 +227,7 @@ def test_protocol(recipe: Any, dataset: Any, checkpoint: str | os.PathLike) -> d
         "aggregation": recipe.model.test_cfg.average_clips if recipe.model.test_cfg else None,
         "input_size": [int(imgs.shape[-1]), int(imgs.shape[-2])],
         "checkpoint_sha256": _sha256(checkpoint),
-        "ann_file_sha256": _sha256(recipe.data.test.ann_file),
+        **annotation_record(recipe.data.test.ann_file),  # ann_file + ann_file_sha256: eval finds the labels
     }
 
 

@@ -113,7 +113,8 @@ def evaluate_recognition(
 
     Args:
         metrics: canonical names from `RECOGNITION_METRICS`.
-        topk: k values for top_k_accuracy; None uses (1, 5), dropping any k > C with a warning.
+        topk: k values for top_k_accuracy; None uses (1, 5), dropping any k > C with a warning. A k > C
+            given explicitly scores 1.0 (every sample a hit, as the reference counts it), with a warning.
         normalize: confusion-matrix normalisation: None, 'true', 'pred' or 'all'.
 
     Raises:
@@ -208,10 +209,13 @@ def _resolve_topk(
         return ks
     ks = tuple(dict.fromkeys(int(k) for k in topk))
     for k in ks:
-        if k < 1 or k > num_classes:
-            raise InputError(
-                f"--topk {k} is out of range: {scores_name} has {num_classes} classes (1 <= k <= {num_classes})"
-            )
+        if k < 1:
+            raise InputError(f"--topk {k} is out of range: k must be at least 1")
+    # k > the number of classes counts every sample as a hit, as MMAction's top_k_accuracy does.
+    trivial = [k for k in ks if k > num_classes]
+    if trivial:
+        names = ", ".join(f"top{k}_acc" for k in trivial)
+        warnings.append(f"{names}: {scores_name} has only {num_classes} classes, so every sample counts as a hit")
     return ks
 
 

@@ -3,8 +3,8 @@
 Accepted: a `.npy` array of shape (N, C); JSON as a list of score lists (what the reference
 `test.py --out x.json` writes); or JSON `{"scores": [[...]], "protocol": {...}}` ("meta" is
 accepted for "protocol"). The protocol object is free-form and is echoed by `vidact eval`; the keys
-vidact writes are `num_clips`, `num_crops`, `aggregation`, `input_size`, `checkpoint_sha256` and
-`ann_file_sha256`. Pickle files are refused (they can run code).
+vidact writes are `num_clips`, `num_crops`, `aggregation`, `input_size`, `checkpoint_sha256`,
+`ann_file` and `ann_file_sha256` (see `vidact.io.provenance`). Pickle files are refused (they can run code).
 """
 
 from __future__ import annotations

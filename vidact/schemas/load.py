@@ -10,6 +10,7 @@ naming the base file a value came from when it was inherited:
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import types
@@ -143,11 +144,47 @@ def _layers(path: Path, display: str, stack: tuple[Path, ...]) -> list[tuple[str
     return layers
 
 
+def missing_recipe_message(path: str | Path, display: str | None = None) -> str:
+    """'<path>: no such file', plus the close recipe names when there are any (one line)."""
+    display = str(path) if display is None else display
+    close = close_recipe_names(path)
+    return f"{display}: no such file" + (f"; did you mean {', '.join(close)}?" if close else "")
+
+
+def close_recipe_names(path: str | Path, limit: int = 4) -> list[str]:
+    """Existing recipes whose names are close to a missing `path`, best first, spelled as `path` is.
+
+    Looks at the `.yaml` files in the nearest existing folder of `path` and one level below it
+    (`recipes/` and `recipes/toy/`), leaving out fragments (folders starting with `_`). A name
+    is close when its stem equals the wanted stem, extends it (`tsm` -> `tsm_r50_kinetics400`),
+    or is similar by `difflib`.
+    """
+    wanted = Path(path)
+    folder = wanted.parent
+    while str(folder) not in ("", ".") and not folder.is_dir():
+        folder = folder.parent
+    if not folder.is_dir():
+        return []
+    candidates = [p for p in (*folder.glob("*.yaml"), *folder.glob("*/*.yaml"))
+                  if not any(part.startswith("_") for part in p.relative_to(folder).parts) and p.is_file()]
+    stem = wanted.stem.lower()
+
+    def rank(candidate: Path) -> tuple[int, float]:
+        other = candidate.stem.lower()
+        similar = difflib.SequenceMatcher(None, stem, other).ratio()
+        tier = 0 if other == stem else 1 if other.startswith(stem + "_") or stem.startswith(other + "_") else 2
+        return tier, -similar
+
+    scored = sorted((rank(p), str(p)) for p in candidates)
+    close = [name for (tier, similar), name in scored if tier < 2 or -similar >= 0.6]
+    return close[:limit]
+
+
 def _read_mapping(path: Path, display: str) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RecipeError(f"{display}: no such file") from None
+        raise RecipeError(missing_recipe_message(path, display)) from None
     except IsADirectoryError:
         raise RecipeError(f"{display}: is a directory, not a recipe file") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -401,8 +401,12 @@ def format_ssn_list(videos: Sequence[SSNVideo], *, normalized: bool = False) -> 
     return "".join(parts)
 
 
-def _ssn_frames(vid: str, info: VideoInfo | None, fps: float, last_end: float) -> tuple[int, float]:
+def _ssn_frames(vid: str, info: VideoInfo | None, fps: float | None, last_end: float) -> tuple[int, float]:
     video_fps = (info.fps if info else None) or fps
+    if video_fps is None:  # frame numbers need a frame rate: never assume one
+        raise InputError(f"{vid}: no frame rate for this video (it is not in --video-info or --video-dir)",
+                         hint="pass --video-dir with the videos (fps and frame counts are read from them), "
+                              "or --fps for videos that all share one frame rate")
     if info is not None and info.num_frames is not None:
         return info.num_frames, video_fps
     seconds = info.seconds if info is not None else None
@@ -419,15 +423,22 @@ def thumos_to_ssn(
     video_info: str | os.PathLike | None = None,
     video_dir: str | os.PathLike | None = None,
     classes_file: str | os.PathLike | None = None,
-    fps: float = 30.0,
+    fps: float | None = None,
 ) -> ConvertResult:
-    """THUMOS14 annotation files -> an SSN proposal list holding the ground truth (no proposals)."""
+    """THUMOS14 annotation files -> an SSN proposal list holding the ground truth (no proposals).
+
+    Frame counts and fps come from `video_info` or the videos in `video_dir`, else from `fps`.
+
+    Raises:
+        InputError: a video with no known frame rate and no `fps`.
+    """
     thumos = read_thumos(ann_dir)
     infos = _infos(thumos.videos, video_info, video_dir)
     index = _class_index(classes_file, thumos.classes)
     videos = []
     for vid, segs in thumos.videos.items():
-        num_frames, video_fps = _ssn_frames(vid, infos.get(normalize_video_id(vid)), fps, max(e for _, e, _ in segs))
+        num_frames, video_fps = _ssn_frames(f"{ann_dir}: {vid}", infos.get(normalize_video_id(vid)), fps,
+                                            max(e for _, e, _ in segs))
         videos.append(SSNVideo(vid, num_frames, video_fps, np.array([(s, e) for s, e, _ in segs]),
                                np.array([index[c] + 1 for _, _, c in segs], np.int64), np.zeros((0, 2))))
     atomic_write_text(out_file, format_ssn_list(videos))
@@ -442,17 +453,21 @@ def proposals_to_ssn(
     *,
     subset: str | None = "validation",
     video_info: str | os.PathLike | None = None,
+    video_dir: str | os.PathLike | None = None,
     classes_file: str | os.PathLike | None = None,
-    fps: float = 30.0,
+    fps: float | None = None,
     top_k: int | None = None,
 ) -> ConvertResult:
     """Proposal results JSON + ActivityNet-style ground truth -> SSN normalized proposal list.
 
     `out_file` must contain 'normalized_' in its name; the frame-index version `SSNDataset` reads is
     written beside it without that part. Proposals are ranked by score (the best `top_k` kept).
+    Frame counts and fps come from `video_info` or the videos in `video_dir` (as `thumos_to_ssn`
+    counts them), else from the ground-truth duration at `fps`; no frame rate is ever assumed.
 
     Raises:
-        InputError: `out_file` without 'normalized_'. AnnotationError: malformed inputs.
+        InputError: `out_file` without 'normalized_'; a video with no known frame rate and no `fps`.
+        AnnotationError: malformed inputs.
     """
     out = Path(out_file)
     if "normalized_" not in out.name:
@@ -460,7 +475,7 @@ def proposals_to_ssn(
                          hint="the frame-index list is written beside it without 'normalized_'")
     gt = read_ground_truth(gt_json, subset=subset)
     results = read_results(proposals_json)
-    infos = read_video_info(video_info) if video_info is not None else {}
+    infos = _infos(results.videos, video_info, video_dir)
     index = _class_index(classes_file, gt.class_names)
     gt_by_id = {normalize_video_id(v): v for v in gt.videos}
     videos, unmatched = [], 0
@@ -472,8 +487,10 @@ def proposals_to_ssn(
         order = np.argsort(-segs.scores, kind="stable")[:top_k]
         g = gt.videos[gt_vid]
         duration = gt.durations.get(gt_vid) or float(g.segments[:, 1].max())
-        num_frames, video_fps = _ssn_frames(vid, infos.get(normalize_video_id(vid)) or VideoInfo(seconds=duration),
-                                            fps, duration)
+        info = infos.get(normalize_video_id(vid))
+        if info is None or (info.num_frames is None and info.seconds is None):
+            info = VideoInfo(seconds=duration, fps=info.fps if info else None)
+        num_frames, video_fps = _ssn_frames(f"{proposals_json}: {vid}", info, fps, duration)
         videos.append(SSNVideo(gt_vid, num_frames, video_fps, g.segments,
                                np.array([index[c] + 1 for c in g.labels], np.int64), segs.segments[order]))
     if unmatched:

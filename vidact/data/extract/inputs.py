@@ -49,6 +49,16 @@ def discover_videos(inputs: Sequence[str | os.PathLike],
 _LIST_LINE = re.compile(r"^(.*?)(?:\s+-?\d+)*\s*$")
 
 
+def default_out_dir(inputs: Sequence[str | os.PathLike]) -> Path:
+    """Where frames go without --out: `rawframes/` beside the first input (the reference layout,
+    `data/ucf101/videos` -> `data/ucf101/rawframes`; `videos/` -> `rawframes/`)."""
+    if not inputs:
+        raise InputError("no input videos given")
+    first = Path(inputs[0])
+    parent = first.parent if first.name not in ("", ".", "..") else first
+    return Path(os.path.normpath(parent / "rawframes"))
+
+
 def _read_list(list_path: Path) -> list[VideoJob]:
     jobs = []
     for lineno, line in enumerate(list_path.read_text(encoding="utf-8").splitlines(), 1):

@@ -53,7 +53,7 @@ def _prepare_out_dir(out_dir: Path, overwrite: bool) -> None:
         raise InputError(f"{out_dir}: exists and is not a directory")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
         raise InputError(f"{out_dir}: directory is not empty",
-                         hint="choose an empty directory, or pass --force (overwrite=True) to write into it")
+                         hint="choose an empty directory, or pass --force to write into it")
     out_dir.mkdir(parents=True, exist_ok=True)
 
 

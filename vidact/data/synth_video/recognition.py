@@ -87,12 +87,13 @@ def synth_recognition(
     """Write a direction-of-motion recognition dataset (see the module docstring for its design).
 
     Layout under `out_dir`: `videos/<class>/<class>_<NNNN>.mp4`, `train_list_videos.txt` and
-    `val_list_videos.txt` (`videos/left/left_0000.mp4 0` per line, the VideoDataset format; use
+    `val_list_videos.txt` (`videos/down/down_0000.mp4 0` per line, the VideoDataset format; use
     `out_dir` as data_prefix), `classes.txt` (label = line number) and `dataset.json` (parameters,
     counts and per-video frames/fps/size). The split is stratified: `val_ratio` of each class.
 
     Args:
-        classes: direction names from `DIRECTIONS`, in label order.
+        classes: direction names from `DIRECTIONS`, in label order (a given list keeps its order; the
+            default is the four axis directions sorted by name, the rule `dataset build` follows).
         size: (width, height), even.
         workers: processes encoding videos (spawned: a calling script needs an
             `if __name__ == "__main__":` guard); the output does not depend on it.

@@ -22,7 +22,7 @@ DIRECTIONS: dict[str, tuple[float, float]] = {
     "up_left": (-_S, -_S), "up_right": (_S, -_S), "down_left": (-_S, _S), "down_right": (_S, _S),
 }
 SHAPES = ("disc", "square", "diamond", "ring", "cross")
-DEFAULT_CLASSES = ("left", "right", "up", "down")
+DEFAULT_CLASSES = ("down", "left", "right", "up")  # sorted: label = index in sorted class names, as `dataset build`
 
 _SPEED_PX = (1.0, 2.0)  # per frame, at a 64-px short side (scaled with the size)
 _RADIUS = (0.09, 0.16)  # fraction of the short side
