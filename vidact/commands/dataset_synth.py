@@ -8,15 +8,17 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vidact.commands._common import JsonOpt, WorkersOpt, default_workers, err, print_json
-from vidact.data.synth_video import SynthResult, synth_localization, synth_recognition
 from vidact.errors import InputError
+
+if TYPE_CHECKING:
+    from vidact.data.synth_video import SynthResult
 
 
 class SynthKind(str, enum.Enum):
@@ -100,6 +102,8 @@ def synth_command(
     options = {**common, **{k: v for k, v in given.items() if v is not None}}
     if kind is SynthKind.localization:
         options["with_videos"] = with_videos
+
+    from vidact.data.synth_video import synth_localization, synth_recognition  # heavy (cv2, av): lazy
 
     generate = synth_recognition if kind is SynthKind.recognition else synth_localization
     started = time.perf_counter()
