@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 log = logging.getLogger("vidact.train")
 T = TypeVar("T")
 
-_BAR_MIN, _BAR_MAX = 20, 40  # columns of the training bar: at least, and at most
+_BAR_MIN, _BAR_MAX = 15, 40  # columns of the training bar: at least, and at most
 
 
 def format_seconds(seconds: float) -> str:
