@@ -8,6 +8,7 @@ DEMO_DIR="${DEMO_DIR:-demo_out}"
 VIDACT="${VIDACT:-vidact}"
 PY="${PY:-python}"
 mkdir -p "$DEMO_DIR"
+STARTED=$SECONDS
 DATA="$DEMO_DIR/synth"
 WORK="$DEMO_DIR/toy_tsm"
 
@@ -29,7 +30,9 @@ cat "$DEMO_DIR/recognition_metrics.json"
 
 echo "== [4/5] synthetic ActivityNet-scale localization results" >&2
 "$PY" -c "import sys; from vidact.data.synth import write_synth_activitynet; write_synth_activitynet(sys.argv[1])" "$DEMO_DIR"
-"$VIDACT" eval --metric AR@AN --ann "$DEMO_DIR/gt.json" "$DEMO_DIR/proposals.json" --plot "$DEMO_DIR/ar_an.png"
+"$VIDACT" eval --metric AR@AN --ann "$DEMO_DIR/gt.json" "$DEMO_DIR/proposals.json" --plot "$DEMO_DIR/ar_an.png" \
+    --json > "$DEMO_DIR/proposal_metrics.json"
 echo "== [5/5] detection mAP" >&2
 "$VIDACT" eval --metric mAP --ann "$DEMO_DIR/gt.json" "$DEMO_DIR/detections.json" --json > "$DEMO_DIR/detection_metrics.json"
 echo "== done: outputs in $DEMO_DIR" >&2
+"$PY" "$(dirname "$0")/demo_recap.py" "$DEMO_DIR" "$((SECONDS - STARTED))"
