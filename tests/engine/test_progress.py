@@ -19,10 +19,9 @@ from vidact.engine.logging import (
     TrainingStatus,
     _TrainingLine,
     eta_seconds,
-    format_seconds,
     layout_training_line,
-    track,
 )
+from vidact.io.progress import format_seconds, track
 
 STATUS = TrainingStatus(iteration=470, total_iters=1410, epoch=5, max_epochs=15, eta_s=252.0, loss=0.41234,
                         lr=0.00123, data_s=0.0212, compute_s=0.4987, samples_per_s=16.04)

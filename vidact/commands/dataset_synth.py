@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from vidact.commands._common import JsonOpt, WorkersOpt, default_workers, err, print_json
 from vidact.errors import InputError
+from vidact.io.progress import ElapsedOrEta
 
 if TYPE_CHECKING:
     from vidact.data.synth_video import SynthResult
@@ -107,7 +108,7 @@ def synth_command(
 
     generate = synth_recognition if kind is SynthKind.recognition else synth_localization
     started = time.perf_counter()
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), ElapsedOrEta(),
                    console=err)
     task = bar.add_task(f"synth {kind.value}", total=None)
 

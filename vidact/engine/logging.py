@@ -1,6 +1,7 @@
-"""Progress for humans and machines: the training line (a rich live line on a terminal, plain log
-lines otherwise, every record appended to a JSON-lines file) and `track`, the bar that testing,
-prediction and validation show on stderr."""
+"""Training progress for humans and machines: a live line on a terminal (laid out for its width),
+plain log lines otherwise, and every record appended to a JSON-lines file in the work dir.
+
+The bars of testing, prediction and validation are `vidact.io.progress.track`."""
 
 from __future__ import annotations
 
@@ -9,24 +10,16 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from vidact.io.progress import format_seconds
 
 log = logging.getLogger("vidact.train")
-T = TypeVar("T")
 
 _BAR_MIN, _BAR_MAX = 15, 40  # columns of the training bar: at least, and at most
-
-
-def format_seconds(seconds: float) -> str:
-    """`42s`, `3m05s`, `2h07m`: short enough for an 80-column line."""
-    seconds = max(0, int(math.ceil(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    if hours:
-        return f"{hours}h{rest // 60:02d}m"
-    return f"{rest // 60}m{rest % 60:02d}s" if rest >= 60 else f"{rest}s"
 
 
 def eta_seconds(seconds_per_iter: float | None, remaining_iters: int) -> float | None:
@@ -188,59 +181,3 @@ class ProgressReporter:
             self._live = None
         done = self.status.iteration - self._done_at_start
         log.info("trained %d iterations in %s", done, format_seconds(time.perf_counter() - self._started))
-
-
-# ---- bars for testing, prediction and validation ------------------------------------------------
-
-
-def _elapsed_or_eta_column() -> Any:
-    """Time left while running; the real elapsed time once finished (also in a non-terminal's one
-    final line, where rich's own remaining-time column would say 0:00:00)."""
-    from rich.progress import ProgressColumn
-    from rich.text import Text
-
-    class ElapsedOrEta(ProgressColumn):
-        def render(self, task: Any) -> Text:
-            if task.finished:
-                return Text(f"in {format_seconds(task.finished_time or task.elapsed or 0)}", style="progress.elapsed")
-            remaining = task.time_remaining
-            return Text(f"eta {format_seconds(remaining)}" if remaining is not None else "eta ?",
-                        style="progress.remaining")
-
-    return ElapsedOrEta()
-
-
-def make_progress(unit: str) -> Any:
-    """A rich `Progress` on stderr: description, bar, done/total `unit`, rate, ETA (elapsed when done)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from vidact.io.console import err
-
-    return Progress(TextColumn("{task.description}"), BarColumn(bar_width=30), MofNCompleteColumn(),
-                    TextColumn(unit), TextColumn("{task.fields[rate]}"), _elapsed_or_eta_column(), console=err)
-
-
-def track(items: Iterable[T], description: str, *, total: int | None = None, unit: str = "batches",
-          enabled: bool = True) -> Iterator[T]:
-    """Yield `items` while a progress bar on stderr counts them (`total`: len(items) when it has one).
-
-    When the iteration ends early (an exception, a break) the bar stops where it was.
-    """
-    if not enabled:
-        yield from items
-        return
-    if total is None:
-        try:
-            total = len(items)  # type: ignore[arg-type]
-        except TypeError:
-            total = None
-    progress = make_progress(unit)
-    task = progress.add_task(description, total=total, rate="")
-    started = time.perf_counter()
-    with progress:
-        for done, item in enumerate(items, start=1):
-            yield item
-            elapsed = time.perf_counter() - started
-            progress.update(task, completed=done, rate=f"{done / elapsed:.1f}/s" if elapsed > 0 else "")
-        if total is None:
-            progress.update(task, total=progress.tasks[0].completed)

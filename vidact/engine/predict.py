@@ -73,7 +73,7 @@ def predict_videos(recipe: Any, checkpoint: str | os.PathLike, videos: Sequence[
     errors: dict[int, str] = {}
     scored: list[int] = []
     batch_size = recipe.data.test_dataloader.videos_per_gpu or recipe.data.videos_per_gpu
-    from vidact.engine.logging import track
+    from vidact.io.progress import track
 
     batches = track(_batches(paths, spec, batch_size, scored, errors), "predicting",
                     total=-(-len(paths) // batch_size))  # the last batch falls short when videos fail

@@ -317,7 +317,7 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
     rows: list[np.ndarray] = []
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     try:
-        from vidact.engine.logging import track
+        from vidact.io.progress import track
 
         for batch in track(loader, progress or "", enabled=progress is not None):
             batch = batch_to_device(batch, device, non_blocking=True)
