@@ -195,7 +195,7 @@ class CheckpointHook(Hook):
 
 
 class LoggerHook(Hook):
-    """Every `interval` steps: epoch, iteration, losses, lr, data vs compute time, samples/s, ETA.
+    """Every `interval` steps: epoch, iteration, losses, lr, data and compute seconds per step, samples/s, ETA.
 
     Warns when more than half of a step's time is spent waiting for data. At epoch end, logs the
     dataset's decode-failure report and the validation metrics. Writes `log.jsonl` in the work dir.
@@ -206,10 +206,7 @@ class LoggerHook(Hook):
         self.reporter: ProgressReporter | None = None
         self._t_last = self._t_data = 0.0
         self._data_time = self._step_time = 0.0
-        self._samples = 0
-        self._run_start = 0.0
-        self._iters_at_start = 0
-        self._steps = 0
+        self._samples = self._steps = 0  # since the last record
 
     def before_run(self, trainer: Any) -> None:
         if trainer.is_main:
@@ -217,7 +214,6 @@ class LoggerHook(Hook):
             total = trainer.max_epochs * len(trainer.train_loader)
             self.reporter = ProgressReporter(total_iters=total, done_iters=trainer.iteration, jsonl_path=jsonl,
                                              max_epochs=trainer.max_epochs)
-        self._run_start, self._iters_at_start = time.perf_counter(), trainer.iteration
         self._steps = 0
 
     def before_train_epoch(self, trainer: Any) -> None:
