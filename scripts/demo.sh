@@ -10,6 +10,7 @@ DEMO_DIR="${DEMO_DIR:-demo_out}"
 VIDACT="${VIDACT:-vidact}"
 PY="${PY:-python}"
 mkdir -p "$DEMO_DIR"
+STARTED=$SECONDS
 DATA="$DEMO_DIR/synth"
 WORK="$DEMO_DIR/toy_tsm"
 
@@ -48,8 +49,10 @@ echo "== [6/7] BMN proposals and AR@AN (sliding-window baseline first)" >&2
     --json > "$DEMO_DIR/sliding_window_metrics.json"
 "$VIDACT" proposals bmn recipes/toy/bmn.yaml --checkpoint "$BMN_WORK/best.pth" --out "$DEMO_DIR/bmn_results.json" \
     "${LOC_SET[@]}"
-"$VIDACT" eval --metric AR@AN --ann "$LOC/anet_anno_val.json" "$DEMO_DIR/bmn_results.json" --plot "$DEMO_DIR/ar_an.png"
+"$VIDACT" eval --metric AR@AN --ann "$LOC/anet_anno_val.json" "$DEMO_DIR/bmn_results.json" --plot "$DEMO_DIR/ar_an.png" \
+    --json > "$DEMO_DIR/proposal_metrics.json"
 echo "== [7/7] detection mAP (synthetic ActivityNet-scale detections)" >&2
 "$PY" -c "import sys; from vidact.data.synth import write_synth_activitynet; write_synth_activitynet(sys.argv[1])" "$DEMO_DIR"
 "$VIDACT" eval --metric mAP --ann "$DEMO_DIR/gt.json" "$DEMO_DIR/detections.json" --json > "$DEMO_DIR/detection_metrics.json"
 echo "== done: outputs in $DEMO_DIR" >&2
+"$PY" "$(dirname "$0")/demo_recap.py" "$DEMO_DIR" "$((SECONDS - STARTED))"

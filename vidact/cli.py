@@ -121,6 +121,11 @@ def _setup_logging(level_name: str) -> None:
     root.propagate = False
 
 
+# Start-up rule: `vidact --help` and argument or recipe errors must not wait for torch (~1.5 s).
+# Command modules import only typer, rich, the standard library and light vidact modules at the
+# top; torch, cv2, av (and the engine, models, data pipelines that pull them in) are imported
+# inside the command function, after the arguments and the recipe are checked.
+# tests/test_startup.py fails when importing vidact.cli loads torch, cv2 or av.
 def _register() -> None:
     """Attach every implemented subcommand. Unimplemented commands are simply not listed."""
     from vidact.commands import dataset, doctor, eval as eval_cmd, extract_frames, predict, recipe, test, train

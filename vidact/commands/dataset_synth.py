@@ -8,15 +8,18 @@ from __future__ import annotations
 import enum
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from vidact.commands._common import JsonOpt, WorkersOpt, default_workers, err, print_json
-from vidact.data.synth_video import SynthResult, synth_localization, synth_recognition
 from vidact.errors import InputError
+from vidact.io.progress import ElapsedOrEta
+
+if TYPE_CHECKING:
+    from vidact.data.synth_video import SynthResult
 
 
 class SynthKind(str, enum.Enum):
@@ -101,9 +104,11 @@ def synth_command(
     if kind is SynthKind.localization:
         options["with_videos"] = with_videos
 
+    from vidact.data.synth_video import synth_localization, synth_recognition  # heavy (cv2, av): lazy
+
     generate = synth_recognition if kind is SynthKind.recognition else synth_localization
     started = time.perf_counter()
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), ElapsedOrEta(),
                    console=err)
     task = bar.add_task(f"synth {kind.value}", total=None)
 

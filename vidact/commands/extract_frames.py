@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -12,7 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vidact.commands import _common
-from vidact.data.extract import ExtractOptions, ExtractSummary, VideoResult, extract_frames, parse_shard, write_report
+
+if TYPE_CHECKING:
+    from vidact.data.extract import ExtractSummary, VideoResult
 
 _SIZE, _FLOW, _RUN = "Frames", "Optical flow", "Run"
 _MAX_LISTED_FAILURES = 20
@@ -66,6 +68,8 @@ def extract_frames_command(
 
         vidact extract-frames train_list_videos.txt -o rawframes --flow --shard $SLURM_ARRAY_TASK_ID/8
     """
+    from vidact.data.extract import ExtractOptions, extract_frames, parse_shard, write_report  # heavy: lazy
+
     if out is None:
         from vidact.data.extract.inputs import default_out_dir
 

@@ -46,10 +46,11 @@ def predict_command(
 
         vidact predict recipes/toy/tsm.yaml --checkpoint best.pth --topk 1 --json data/synth/videos/*/*.mp4
     """
-    from vidact.engine.predict import predict_videos
     from vidact.schemas.load import load_recipe
 
-    loaded = load_recipe(recipe, overrides or [])
+    loaded = load_recipe(recipe, overrides or [])  # recipe errors come before torch is imported
+    from vidact.engine.predict import predict_videos
+
     result = predict_videos(loaded, checkpoint, videos, topk=topk, classes_file=classes)
     if as_json:
         print_json(result)

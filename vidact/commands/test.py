@@ -51,10 +51,11 @@ def test_command(
 
         torchrun --nproc-per-node 4 -m vidact test recipes/tsm_r50_kinetics400.yaml --checkpoint best.pth --out s.npy
     """
-    from vidact.engine.runs import test_recipe
     from vidact.schemas.load import load_recipe
 
-    loaded = load_recipe(recipe, overrides or [])
+    loaded = load_recipe(recipe, overrides or [])  # recipe errors come before torch is imported
+    from vidact.engine.runs import test_recipe
+
     result = test_recipe(loaded, checkpoint=checkpoint, out=out, metrics=metrics or [], topk=topk or (1, 5))
     if result["out"] is None:  # a torchrun rank other than 0: rank 0 reports
         return

@@ -54,11 +54,12 @@ def train_command(
     """
     if gpus > 1 and "LOCAL_RANK" not in os.environ:
         raise typer.Exit(_relaunch_under_torchrun(gpus))
-    from vidact.engine.distributed import is_main_process
-    from vidact.engine.runs import train_recipe
     from vidact.schemas.load import load_recipe
 
-    loaded = load_recipe(recipe, overrides or [])
+    loaded = load_recipe(recipe, overrides or [])  # recipe errors come before torch is imported
+    from vidact.engine.distributed import is_main_process
+    from vidact.engine.runs import train_recipe
+
     out_dir = work_dir or Path(loaded.work_dir or Path("work_dirs") / recipe.stem)
     result = train_recipe(loaded, work_dir=out_dir, resume=resume, validate=validate, seed=seed)
     code = (130 if result["stop_signal"] == "SIGINT" else 143) if result["interrupted"] else 0

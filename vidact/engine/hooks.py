@@ -201,7 +201,7 @@ class CheckpointHook(Hook):
 
 
 class LoggerHook(Hook):
-    """Every `interval` steps: epoch, iteration, losses, lr, data vs compute time, samples/s, ETA.
+    """Every `interval` steps: epoch, iteration, losses, lr, data and compute seconds per step, samples/s, ETA.
 
     Warns when more than half of a step's time is spent waiting for data. At epoch end, logs the
     dataset's decode-failure report and the validation metrics. Writes `log.jsonl` in the work dir.
@@ -212,16 +212,15 @@ class LoggerHook(Hook):
         self.reporter: ProgressReporter | None = None
         self._t_last = self._t_data = 0.0
         self._data_time = self._step_time = 0.0
-        self._samples = 0
-        self._run_start = 0.0
-        self._iters_at_start = 0
+        self._samples = self._steps = 0  # since the last record
 
     def before_run(self, trainer: Any) -> None:
         if trainer.is_main:
             jsonl = trainer.work_dir / "log.jsonl" if self.json_log else None
             total = trainer.max_epochs * len(trainer.train_loader)
-            self.reporter = ProgressReporter(total_iters=total, done_iters=trainer.iteration, jsonl_path=jsonl)
-        self._run_start, self._iters_at_start = time.perf_counter(), trainer.iteration
+            self.reporter = ProgressReporter(total_iters=total, done_iters=trainer.iteration, jsonl_path=jsonl,
+                                             max_epochs=trainer.max_epochs)
+        self._steps = 0
 
     def before_train_epoch(self, trainer: Any) -> None:
         self._t_last = time.perf_counter()
@@ -236,27 +235,28 @@ class LoggerHook(Hook):
         self._step_time += now - self._t_data
         self._t_last = now
         self._samples += _batch_size(trainer)
+        self._steps += 1
         if self.reporter is None:
             return
+        self.reporter.tick(trainer.iteration, trainer.epoch + 1)
         last = trainer.inner_iter + 1 == len(trainer.train_loader)
         if (trainer.inner_iter + 1) % self.interval and not last:
             return
-        elapsed = now - self._run_start
-        done = trainer.iteration - self._iters_at_start
-        remaining = trainer.max_epochs * len(trainer.train_loader) - trainer.iteration
         wall = self._data_time + self._step_time
+        steps = max(1, self._steps)
         record = {
             "mode": "train", "epoch": trainer.epoch + 1, "iter": trainer.inner_iter + 1,
             "iters_per_epoch": len(trainer.train_loader), "lr": trainer.current_lr(), **trainer.log_vars,
-            "data_time": self._data_time, "time": self._step_time,
+            # seconds per step, averaged over the steps since the last record (not their sum)
+            "data_time": self._data_time / steps, "time": self._step_time / steps,
             "samples_per_s": self._samples / wall if wall else 0.0,
-            "eta_s": elapsed / done * remaining if done else None,
+            "eta_s": self.reporter.status.eta_s,
         }
         if wall and self._data_time > 0.5 * wall:
             record["warning"] = f"waiting on data {self._data_time / wall:.0%} of the time; raise workers_per_gpu"
         self.reporter.update(trainer.iteration, record)
         self._data_time = self._step_time = 0.0
-        self._samples = 0
+        self._samples = self._steps = 0
 
     def after_train_epoch(self, trainer: Any) -> None:
         failures = _failure_report(trainer.train_loader)

@@ -73,7 +73,10 @@ def predict_videos(recipe: Any, checkpoint: str | os.PathLike, videos: Sequence[
     errors: dict[int, str] = {}
     scored: list[int] = []
     batch_size = recipe.data.test_dataloader.videos_per_gpu or recipe.data.videos_per_gpu
-    batches = _batches(paths, spec, batch_size, scored, errors)
+    from vidact.io.progress import track
+
+    batches = track(_batches(paths, spec, batch_size, scored, errors), "predicting",
+                    total=-(-len(paths) // batch_size))  # the last batch falls short when videos fail
     scores = predict_scores(model.to(device), batches, device)
     if len(scored) and scores.shape[0] != len(scored):
         raise RecipeError(f"got {scores.shape[0]} score rows for {len(scored)} videos",

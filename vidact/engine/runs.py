@@ -68,6 +68,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     train_set = build_dataset(data.train)
     check_first_batch(train_set, data.train, "data.train", data.videos_per_gpu)
     train_loader = build_train_loader(train_set, data.videos_per_gpu, data.workers_per_gpu, seed)
+    _configure_threads(data.workers_per_gpu, data.train)
     optimizer = build_optimizer(model, recipe.optimizer)
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
@@ -107,6 +108,14 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         "latest_checkpoint": str(latest.resolve()) if latest.exists() else None,
         "interrupted": trainer.stop_requested, "stop_signal": trainer.stop_signal,
     }
+
+
+def _configure_threads(loader_workers: int, dataset_spec: Any) -> None:
+    """Torch intra-op threads from the cores the loader workers and their decoders leave
+    (`vidact.threads.intra_op_threads`), unless OMP_NUM_THREADS is set."""
+    from vidact.threads import available_cores, configure_torch_threads, decoder_threads
+
+    configure_torch_threads(loader_workers, decoder_threads(dataset_pipeline(dataset_spec), available_cores()))
 
 
 def tensorboard_hooks(log_config: Any) -> list[Any]:
@@ -190,10 +199,11 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
     model = load_model(recipe, checkpoint)  # a missing or mismatched checkpoint fails before any decoding
     loader = build_eval_loader(data.test, data.test_dataloader, data, info.is_distributed)
+    _configure_threads(loader.num_workers, data.test)
     device = info.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    scores = predict_scores(model.to(device), loader, device)
+    scores = predict_scores(model.to(device), loader, device, progress="testing" if info.rank == 0 else None)
     dataset = loader.dataset
     rows_per_video_hint = "set model.test_cfg.average_clips to score or prob for multi-clip/multi-crop testing"
     if info.is_distributed:

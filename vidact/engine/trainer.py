@@ -235,7 +235,8 @@ class Trainer:
         through CPU objects or, with `gpu_collect`, through tensors on the process group's device.
         Ranks other than 0 get an empty array.
         """
-        scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype)
+        scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype,
+                                progress=f"validating epoch {self.epoch}" if self.is_main else None)
         if not self.is_distributed:
             return scores
         if isinstance(scores, list):  # localizer results: gathered as objects, in dataset order
@@ -309,9 +310,12 @@ class Trainer:
 
 @torch.no_grad()
 def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
-                   amp_dtype: torch.dtype | None = None) -> np.ndarray | list:
+                   amp_dtype: torch.dtype | None = None, progress: str | None = None) -> np.ndarray | list:
     """Run `model(imgs, return_loss=False)` over `loader`; `(N, C)` float32 in loader order
-    (localizers, whose test forward returns a list per batch: the concatenated list)."""
+    (localizers, whose test forward returns a list per batch: the concatenated list).
+
+    With `progress` (a description such as 'testing'), a bar on stderr counts the batches.
+    """
     was_training = model.training
     model.eval()
     if device.type == "cpu":
@@ -321,7 +325,9 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
     rows: list[np.ndarray] = []
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     try:
-        for batch in loader:
+        from vidact.io.progress import track
+
+        for batch in track(loader, progress or "", enabled=progress is not None):
             batch = batch_to_device(batch, device, non_blocking=True)
             with autocast:
                 scores = forward_batch(model, batch, return_loss=False)

@@ -16,6 +16,7 @@ err = Console(stderr=True, width=_WIDTH)
 
 
 def refresh_consoles() -> None:
-    """Rebind the consoles to the current sys.stdout/sys.stderr (CliRunner swaps them per call)."""
-    out.file = sys.stdout
-    err.file = sys.stderr
+    """Make the consoles write to whatever sys.stdout/sys.stderr are when they write (CliRunner
+    swaps them per call; library code may run after such a stream was closed)."""
+    out.file = None  # rich then looks up sys.stdout / sys.stderr on every write
+    err.file = None

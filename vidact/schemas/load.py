@@ -18,7 +18,7 @@ import typing
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,7 +26,9 @@ from pydantic import BaseModel, ValidationError
 from vidact.errors import RecipeError
 from vidact.registry import did_you_mean
 from vidact.schemas._types import show_value
-from vidact.schemas.recipe import Recipe
+
+if TYPE_CHECKING:
+    from vidact.schemas.recipe import Recipe
 
 PathParts = tuple[str | int, ...]
 Provenance = dict[PathParts, str]
@@ -90,6 +92,10 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     """
     display = str(path)
     merged, provenance = _load_with_provenance(path, overrides)
+    # Imported here, not at the top: building the spec models takes ~0.2 s, which a missing file or
+    # a YAML error should not wait for (`vidact train nope.yaml` answers at once).
+    from vidact.schemas.recipe import Recipe
+
     try:
         return Recipe.model_validate(merged)
     except ValidationError as exc:
@@ -396,6 +402,8 @@ def _length_message(ctx: dict[str, Any], got: str) -> str:
 
 
 def _unknown_key(key: Any, parent: Any) -> str:
+    from vidact.schemas.recipe import Recipe
+
     if parent is Recipe and key in _TOP_LEVEL_HINTS:
         return f"unknown key '{key}'; {_TOP_LEVEL_HINTS[key]}"
     known = list(parent.model_fields) if _is_model(parent) else []
@@ -429,6 +437,8 @@ def _walk(loc: Sequence[str | int]) -> tuple[list[str | int], Any]:
     Returns the location as YAML path parts, without the union tags pydantic inserts, and the type
     found at its end (None once the types can no longer be followed).
     """
+    from vidact.schemas.recipe import Recipe
+
     node: Any = Recipe
     parts: list[str | int] = []
     for item in loc:

@@ -1,0 +1,81 @@
+"""Start-up stays light: the CLI, every command's --help and recipe errors load no torch, cv2 or av.
+
+Each check runs in a fresh interpreter, since the test process itself has long imported torch.
+Timing targets (under 0.5 s warm) are measured by benchmarks/bench_startup.py, not asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+HEAVY = ("torch", "cv2", "av", "decord")
+
+_PROBE = textwrap.dedent("""
+    import json, sys
+    from typer.testing import CliRunner
+    import typer
+    from vidact.cli import app
+    from vidact.commands._completion import command_tree
+
+    loaded_by_import = [m for m in {heavy!r} if m in sys.modules]
+    runner = CliRunner()
+    failures = []
+    paths = [c.path for c in command_tree(typer.main.get_command(app))]
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        if result.exit_code != 0 or "Usage:" not in result.output:
+            failures.append([" ".join(path), result.exit_code, result.output[-300:]])
+    extra = {extra!r}
+    extra_result = runner.invoke(app, extra) if extra else None
+    print(json.dumps({{
+        "import": loaded_by_import,
+        "after_help": [m for m in {heavy!r} if m in sys.modules],
+        "paths": len(paths),
+        "failures": failures,
+        "extra_exit": extra_result.exit_code if extra_result else None,
+        "extra_output": extra_result.output if extra_result else "",
+        "after_extra": [m for m in {heavy!r} if m in sys.modules],
+    }}))
+""")
+
+
+def _probe(extra: list[str] | None = None) -> dict:
+    code = _PROBE.format(heavy=HEAVY, extra=extra or [])
+    env = {**os.environ, "VIDACT_DEBUG": "0"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_import_and_every_help_load_no_heavy_module(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    report = _probe(["train", str(missing)])
+    assert report["import"] == [], f"importing vidact.cli loaded {report['import']}"
+    assert report["paths"] > 10  # the walk saw the command tree
+    assert report["failures"] == []
+    assert report["after_help"] == [], f"--help loaded {report['after_help']}"
+    assert report["extra_exit"] == 2 and "nope.yaml" in report["extra_output"]
+    assert report["after_extra"] == [], f"a missing recipe loaded {report['after_extra']}"
+
+
+def test_invalid_recipe_is_reported_before_torch(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {type: Recognizer2D}\ntotal_epochs: many\n")
+    for command in (["train", str(bad)], ["test", str(bad), "--checkpoint", "x.pth", "--out", "s.json"]):
+        report = _probe(command)
+        assert report["extra_exit"] == 2, report["extra_output"]
+        assert report["after_extra"] == [], f"{command[0]}: a bad recipe loaded {report['after_extra']}"
+
+
+def test_omp_wait_policy_defaults_to_passive_and_respects_the_user():
+    code = "import os, vidact; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.stdout.strip() == "PASSIVE"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
+    assert proc.stdout.strip() == "ACTIVE"
