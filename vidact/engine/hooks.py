@@ -227,7 +227,9 @@ class LoggerHook(Hook):
 
     def before_train_iter(self, trainer: Any) -> None:
         now = time.perf_counter()
-        self._data_time += now - self._t_last
+        # From the end of the previous iteration's hooks (the trainer stamps it), so the checkpoint
+        # hook, which runs after this one, never counts as waiting on data.
+        self._data_time += now - getattr(trainer, "hooks_done_at", self._t_last)
         self._t_data = now
 
     def after_train_iter(self, trainer: Any) -> None:

@@ -81,10 +81,12 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
                               topk=tuple(ev.topk)))
+    # The logger before the checkpoint hook: an iteration's log line is on disk before any checkpoint
+    # that holds the iteration, so a kill between the two loses no line (the resumed run starts after it).
+    hooks.append(LoggerHook(recipe.log_config.interval))
     ckpt = recipe.checkpoint_config
     hooks.append(CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer,
                                 iter_interval=ckpt.iter_interval, time_interval_min=ckpt.time_interval_min))
-    hooks.append(LoggerHook(recipe.log_config.interval))
     hooks += tensorboard_hooks(recipe.log_config)
     opt_cfg = recipe.optimizer_config
     trainer = Trainer(model, optimizer, scheduler, train_loader=train_loader, work_dir=work_dir,

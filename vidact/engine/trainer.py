@@ -11,6 +11,7 @@ import logging
 import os
 import random
 import signal
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -180,6 +181,7 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         num_batches = len(self.train_loader)
         self.epoch_iter = start
+        self.hooks_done_at = time.perf_counter()  # data time runs from here to the next batch
         for self.inner_iter, batch in enumerate(batches, start=start):
             self.call_hook("before_train_iter")
             last_micro = (self.inner_iter + 1) % self.accumulate == 0 or self.inner_iter + 1 == num_batches
@@ -187,6 +189,7 @@ class Trainer:
             self.iteration += 1
             self.epoch_iter = self.inner_iter + 1
             self.call_hook("after_train_iter")
+            self.hooks_done_at = time.perf_counter()
             if self.stop_requested:
                 return
         self.epoch += 1
