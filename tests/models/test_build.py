@@ -35,7 +35,7 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 # Localization parts: in the spec families already, built once the localizers land.
 LOCALIZATION = {
     "heads": {"SSNHead"},
-    "losses": {"BMNLoss", "BinaryLogisticRegressionLoss", "SSNLoss"},
+    "losses": {"SSNLoss"},
     "models": {"TEM", "PEM", "BMN", "SSN"},
 }
 REGISTRIES = {"backbones": BACKBONES, "heads": HEADS, "losses": LOSSES, "models": RECOGNIZERS}
