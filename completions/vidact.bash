@@ -22,6 +22,7 @@ _vidact() {
             "/eval") path="eval" ;;
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
+            "/proposals") path="proposals" ;;
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
@@ -35,10 +36,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -176,6 +177,13 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint --topk -k --classes --set -s --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals")
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

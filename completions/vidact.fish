@@ -6,6 +6,7 @@ complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch 
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a predict -d 'Print the top-k labels of each video, scored under the...'
+complete -c vidact -n '__fish_use_subcommand' -a proposals -d 'Temporal action proposals: BSN stages (tem, pgm, bsp,...'
 complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and print them fully resolved (bases...'
 complete -c vidact -n '__fish_use_subcommand' -a test -d 'Score data.test with a checkpoint and write the (N x C)...'
 complete -c vidact -n '__fish_use_subcommand' -a train -d 'Train a recipes model on CPU or GPU; checkpoints,...'
@@ -137,6 +138,8 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals' -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a validate -d 'Check recipe files and list every problem in each one.'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -l help

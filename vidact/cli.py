@@ -127,6 +127,8 @@ def _register() -> None:
     app.command("train")(train.train_command)
     app.command("test")(test.test_command)
     app.command("predict")(predict.predict_command)
+    from vidact.commands import proposals  # own line: merges with the import above stay trivial
+    app.add_typer(proposals.app, name="proposals")
 
 
 _register()
