@@ -23,3 +23,6 @@ def _add(name: str, module: str, function: str) -> None:
 
 
 # One line per subcommand (the BSN chain in stage order, then BMN).
+_add("tem", "proposals_tem", "tem_command")
+_add("pem", "proposals_pem", "pem_command")
+_add("run", "proposals_run", "run_command")

@@ -46,6 +46,8 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     from vidact.engine.schedules import build_lr_scheduler
     from vidact.models import build_model
 
+    if not hasattr(recipe, "model"):
+        raise RecipeError("a BSN chain recipe trains two models: run it with `vidact proposals run`")
     seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
     work_dir = Path(work_dir)
     if dist_info is None:
@@ -65,13 +67,16 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
     hooks: list[Any] = []
-    if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
+    if validate and data.val is not None and not getattr(model, "has_validation_metric", True):
+        log.info("%s has no validation metric (its proposals are scored after PGM and PEM): "
+                 "validation skipped", recipe.model.type)
+    elif validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
         val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
-                              topk=tuple(ev.topk)))
+                              **({"topk": tuple(ev.topk)} if "top_k_accuracy" in ev.metrics else {})))
     ckpt = recipe.checkpoint_config
     hooks.append(CheckpointHook(ckpt.interval, ckpt.max_keep_ckpts, ckpt.save_optimizer,
                                 iter_interval=ckpt.iter_interval, time_interval_min=ckpt.time_interval_min))

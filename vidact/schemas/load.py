@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from vidact.errors import RecipeError
 from vidact.registry import did_you_mean
 from vidact.schemas._types import show_value
+from vidact.schemas.bsn import BSNChainSpec, is_chain_recipe
 from vidact.schemas.recipe import Recipe
 
 PathParts = tuple[str | int, ...]
@@ -90,6 +91,8 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     display = str(path)
     merged, provenance = _load_with_provenance(path, overrides)
     try:
+        if is_chain_recipe(merged):  # a BSN chain recipe (`vidact proposals run`)
+            return BSNChainSpec.model_validate(merged)  # type: ignore[return-value]
         return Recipe.model_validate(merged)
     except ValidationError as exc:
         problems = validation_problems(exc, provenance, display)
