@@ -6,12 +6,14 @@ arrays in, arrays out, vectorised over proposals.
 
 from vidact.localization.iou import temporal_iop, temporal_iou
 from vidact.localization.nms import soft_nms, temporal_nms
+from vidact.localization.post_processing import post_processing
 from vidact.localization.ssn import eval_ap, load_localize_proposal_file, perform_regression
 
 __all__ = [
     "eval_ap",
     "load_localize_proposal_file",
     "perform_regression",
+    "post_processing",
     "soft_nms",
     "temporal_iop",
     "temporal_iou",

@@ -53,6 +53,9 @@ def binary_logistic_regression_loss(
 class BinaryLogisticRegressionLoss(nn.Module):
     """Module form of `binary_logistic_regression_loss` (no parameters, as the reference)."""
 
+    def __init__(self) -> None:
+        super().__init__()
+
     def forward(
         self,
         reg_score: torch.Tensor,

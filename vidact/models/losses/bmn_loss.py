@@ -22,6 +22,9 @@ class BMNLoss(nn.Module):
     with 1 where the proposal ends inside the video.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+
     @staticmethod
     def tem_loss(
         pred_start: torch.Tensor, pred_end: torch.Tensor, gt_start: torch.Tensor, gt_end: torch.Tensor
