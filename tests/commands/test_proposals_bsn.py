@@ -1,0 +1,107 @@
+"""`vidact proposals tem | pem | run` on tiny synthetic localization data (8 videos, 16 positions x
+8 features), through the real root app."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from vidact.cli import app
+from vidact.data.synth_video import synth_localization
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+TEM_RECIPE = RECIPES / "bsn_tem_400x100_activitynet.yaml"
+
+
+def invoke(*args: object):
+    return CliRunner().invoke(app, [*map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synth_anet")
+    synth_localization(root, num_videos=8, temporal_scale=16, feature_dim=8, val_ratio=0.25)
+    return root
+
+
+FEATURES = "csv_mean_16"
+
+
+def data_sets(root: Path, prefix: str = "data") -> list[str]:
+    """--set arguments pointing every split at the synthetic data (val also as test)."""
+    args = []
+    for split, ann in (("train", "anet_anno_train.json"), ("val", "anet_anno_val.json"), ("test", "anet_anno_val.json")):
+        args += ["--set", f"{prefix}.{split}.ann_file={root / ann}", "--set", f"{prefix}.{split}.data_prefix={root / FEATURES}"]
+    return args
+
+
+def tem_sets(root: Path, hidden: int = 8) -> list[str]:
+    sets = ["model.tem_feat_dim=8", "model.temporal_dim=16", f"model.tem_hidden_dim={hidden}", "total_epochs=1",
+            "data.videos_per_gpu=4", "data.workers_per_gpu=0"]
+    return data_sets(root) + [arg for value in sets for arg in ("--set", value)]
+
+
+@pytest.fixture(scope="module")
+def tem_ckpt(synth, tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("tem_work")
+    result = invoke("train", TEM_RECIPE, "--work-dir", work, *tem_sets(synth))
+    assert result.exit_code == 0, result.output
+    return work / "latest.pth"
+
+
+def test_tem_writes_reference_csvs_and_skips_them_on_a_rerun(synth, tem_ckpt, tmp_path):
+    out = tmp_path / "tem_results"
+    result = invoke("proposals", "tem", TEM_RECIPE, "-c", tem_ckpt, "--split", "val", "--out", out, "--json",
+                    *tem_sets(synth))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    val = json.loads((synth / "anet_anno_val.json").read_text())
+    assert summary["written"] == len(val) and summary["skipped"] == 0
+    assert sorted(p.stem for p in out.glob("*.csv")) == sorted(val)
+    path = next(out.glob("*.csv"))
+    assert path.read_text().splitlines()[0] == "action,start,end,tmin,tmax"
+    table = np.loadtxt(path, delimiter=",", skiprows=1)
+    assert table.shape == (16, 5)
+    np.testing.assert_allclose(table[:, 3], np.arange(16) / 16)
+    np.testing.assert_allclose(table[:, 4], np.arange(1, 17) / 16)
+    before = path.read_bytes()
+    again = invoke("proposals", "tem", TEM_RECIPE, "-c", tem_ckpt, "--split", "val", "--out", out, "--json",
+                   *tem_sets(synth))
+    assert json.loads(again.stdout)["skipped"] == len(val) and path.read_bytes() == before
+
+
+def test_tem_shards_partition_the_videos(synth, tem_ckpt, tmp_path):
+    names = []
+    for i in range(3):
+        out = tmp_path / f"shard{i}"
+        result = invoke("proposals", "tem", TEM_RECIPE, "-c", tem_ckpt, "--split", "train", "--out", out,
+                        "--shard", f"{i}/3", *tem_sets(synth))
+        assert result.exit_code == 0, result.output
+        names += [p.stem for p in out.glob("*.csv")]
+    assert sorted(names) == sorted(json.loads((synth / "anet_anno_train.json").read_text()))
+
+
+def test_tem_feature_file_with_wrong_columns_is_a_one_line_error(synth, tem_ckpt, tmp_path):
+    features = tmp_path / "features"
+    shutil.copytree(synth / FEATURES, features)
+    name = sorted(json.loads((synth / "anet_anno_val.json").read_text()))[0]
+    bad = features / f"{name}.csv"
+    rows = np.loadtxt(bad, delimiter=",", skiprows=1)[:, :5]
+    np.savetxt(bad, rows, delimiter=",", header=",".join(f"f{i}" for i in range(5)), comments="")
+    result = invoke("proposals", "tem", TEM_RECIPE, "-c", tem_ckpt, "--split", "val", "--out", tmp_path / "out",
+                    *tem_sets(synth), "--set", f"data.val.data_prefix={features}")
+    assert result.exit_code == 2
+    assert str(bad) in result.stderr and "5 columns" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_tem_checkpoint_of_another_model_is_a_one_line_error(synth, tem_ckpt, tmp_path):
+    result = invoke("proposals", "tem", TEM_RECIPE, "-c", tem_ckpt, "--split", "val", "--out", tmp_path / "out",
+                    *tem_sets(synth, hidden=16))
+    assert result.exit_code == 2
+    assert str(tem_ckpt) in result.stderr and "tem_hidden_dim" in result.stderr
