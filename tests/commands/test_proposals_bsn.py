@@ -105,3 +105,53 @@ def test_tem_checkpoint_of_another_model_is_a_one_line_error(synth, tem_ckpt, tm
                     *tem_sets(synth, hidden=16))
     assert result.exit_code == 2
     assert str(tem_ckpt) in result.stderr and "tem_hidden_dim" in result.stderr
+
+
+def chain_sets(root: Path) -> list[str]:
+    sets = ["tem.model.tem_feat_dim=8", "tem.model.temporal_dim=16", "tem.model.tem_hidden_dim=8",
+            "tem.total_epochs=1", "tem.videos_per_gpu=4", "pem.total_epochs=1", "pem.videos_per_gpu=4",
+            "pem.model.pem_hidden_dim=8", "bsp.top_k=50", "pem.train_top_k=20", "pem.test_top_k=50"]
+    return data_sets(root) + [arg for value in sets for arg in ("--set", value)]
+
+
+@pytest.mark.slow
+def test_run_chain_writes_results_and_resumes_after_a_removed_stage(synth, tmp_path):
+    work = tmp_path / "bsn"
+    result = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, "--json", *chain_sets(synth))
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert set(summary["stages"]) == {"tem", "tem_results", "pgm_proposals", "pgm_features", "pem", "results"}
+    assert not any(stage.get("skipped") for stage in summary["stages"].values())
+    videos = {**json.loads((synth / "anet_anno_train.json").read_text()),
+              **json.loads((synth / "anet_anno_val.json").read_text())}
+    for folder, ext in (("tem_results", ".csv"), ("pgm_proposals", ".csv"), ("pgm_features", ".npy")):
+        assert sorted(p.stem for p in (work / folder).glob(f"*{ext}")) == sorted(videos)
+    assert np.load(next((work / "pgm_features").glob("*.npy"))).shape[1] == 32
+    results = json.loads((work / "results.json").read_text())
+    val = json.loads((synth / "anet_anno_val.json").read_text())
+    assert set(results) == {"version", "results", "external_data"}
+    assert sorted(results["results"]) == sorted(name.removeprefix("v_") for name in val)
+    for name, info in val.items():
+        for proposal in results["results"][name.removeprefix("v_")]:
+            start, end = proposal["segment"]
+            assert 0 <= start <= end <= info["duration_second"] + 1e-6
+    assert 0 <= summary["metrics"]["AR@100"] <= 1 and "auc" in summary["metrics"]
+
+    rerun = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, "--json", *chain_sets(synth))
+    assert rerun.exit_code == 0, rerun.output
+    assert all(stage.get("skipped") for stage in json.loads(rerun.stdout)["stages"].values())
+
+    features = {p.name: p.read_bytes() for p in (work / "pgm_features").glob("*.npy")}
+    shutil.rmtree(work / "pgm_features")
+    (work / "results.json").unlink()
+    resumed = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, "--json", *chain_sets(synth))
+    assert resumed.exit_code == 0, resumed.output
+    stages = json.loads(resumed.stdout)["stages"]
+    assert [name for name, stage in stages.items() if not stage.get("skipped")] == ["pgm_features", "results"]
+    assert {p.name: p.read_bytes() for p in (work / "pgm_features").glob("*.npy")} == features
+    assert json.loads((work / "results.json").read_text()) == results
+
+
+def test_run_refuses_a_plain_recipe(tmp_path):
+    result = invoke("proposals", "run", TEM_RECIPE, "--work-dir", tmp_path)
+    assert result.exit_code == 2 and "not a BSN chain recipe" in result.stderr

@@ -19,12 +19,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from vidact.errors import CheckpointError, InputError, RecipeError
-from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
-
-TEM_CSV_HEADER = "action,start,end,tmin,tmax"
-"""The reference TEM result header: one row per temporal position."""
 
 Progress = Callable[[int, int], Any]
 """Called with (videos done, videos to do)."""
@@ -101,12 +97,6 @@ class _CheckedFeatures(Dataset):
         return sample
 
 
-def write_tem_csv(path: str | os.PathLike, table: np.ndarray) -> None:
-    """One video's TEM result, (T, 5) action, start, end, tmin, tmax, as the reference writes it."""
-    with atomic_write(path, "w", encoding="utf-8") as fh:
-        np.savetxt(fh, np.asarray(table), header=TEM_CSV_HEADER, delimiter=",", comments="")
-
-
 def tem_inference(recipe: Any, checkpoint: str | os.PathLike, split: str, out_dir: str | os.PathLike, *,
                   shard: tuple[int, int] | None = None, workers: int = 0, batch_size: int | None = None,
                   progress: Progress | None = None) -> dict[str, Any]:
@@ -128,6 +118,7 @@ def tem_inference(recipe: Any, checkpoint: str | os.PathLike, split: str, out_di
         `{"split", "out_dir", "videos", "written", "skipped"}`.
     """
     from vidact.data.build import batch_to_device, build_dataset, collate
+    from vidact.io.proposals import write_tem_results
 
     dataset = build_dataset(split_spec(recipe, split), {"test_mode": True})
     model = load_localizer(recipe, checkpoint, "TEM")
@@ -147,7 +138,7 @@ def tem_inference(recipe: Any, checkpoint: str | os.PathLike, split: str, out_di
         for samples in loader:
             samples = batch_to_device(samples, device)
             for video_name, table in model(**samples, return_loss=False):
-                write_tem_csv(out_dir / f"{video_name}.csv", table)
+                write_tem_results(out_dir / f"{video_name}.csv", table)
                 done += 1
             if progress is not None:
                 progress(done, len(todo))
