@@ -23,6 +23,7 @@ _vidact() {
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
             "/proposals") path="proposals" ;;
+            "proposals/bmn") path="proposals/bmn" ;;
             "proposals/pem") path="proposals/pem" ;;
             "proposals/run") path="proposals/run" ;;
             "proposals/tem") path="proposals/tem" ;;
@@ -186,10 +187,21 @@ _vidact() {
             fi ;;
         "proposals")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "pem run tem --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn pem run tem --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "pem run tem" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn pem run tem" -- "$cur"))
+            fi ;;
+        "proposals/bmn")
+            case "$prev" in
+                --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "proposals/pem")
             case "$prev" in

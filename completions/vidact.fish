@@ -138,10 +138,20 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from pem run tem' -a pem -d 'PEM scoring + soft-NMS of a splits proposals ->...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from pem run tem' -a run -d 'The whole BSN chain from one chain recipe ->...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from pem run tem' -a tem -d 'TEM curves for a data split: one `<video>.csv` per video...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from pem run tem' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a bmn -d 'BMN proposals for a data split: {version, results:...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a pem -d 'PEM scoring + soft-NMS of a splits proposals ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a run -d 'The whole BSN chain from one chain recipe ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a tem -d 'TEM curves for a data split: one `<video>.csv` per video...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l checkpoint -s c -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l split -x -a 'train val test'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l checkpoint -s c -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l split -x -a 'train val test'

@@ -195,7 +195,7 @@ def test_published_bsn_recipes_build(recipe: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml") if not p.name.startswith("bsn_")))
+@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml") if not p.name.startswith(("bsn_", "bmn_"))))
 def test_every_published_recipe_builds(recipe: str) -> None:
     loaded = load_recipe(RECIPES / recipe, overrides=["model.backbone.pretrained=null"])
     model = build_model(loaded.model)

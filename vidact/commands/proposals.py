@@ -26,3 +26,4 @@ def _add(name: str, module: str, function: str) -> None:
 _add("tem", "proposals_tem", "tem_command")
 _add("pem", "proposals_pem", "pem_command")
 _add("run", "proposals_run", "run_command")
+_add("bmn", "proposals_bmn", "bmn_command")

@@ -139,8 +139,12 @@ class ActivityNetDataset(BaseDataset):
         max_avg_proposals: int = 100,
         temporal_iou_thresholds: np.ndarray = DEFAULT_TIOU_THRESHOLDS,
         logger: logging.Logger | None = None,
+        **deprecated_kwargs: Any,
     ) -> dict[str, float]:
         """Average recall vs. average number of proposals (the ActivityNet kit's numbers).
+
+        Other keyword arguments (the `topk` a shared `evaluation` section passes) are ignored, as
+        the reference's `**deprecated_kwargs` are.
 
         Args:
             results: per video, in dataset order, {"video_name", "proposal_list"} as for
