@@ -141,6 +141,17 @@ def test_pem_scores_a_split_like_the_chain(synth, chain, tmp_path):
     assert json.loads(result.stdout)["metrics"] == summary["metrics"]
 
 
+def test_train_pem_recipe_validates_with_ar_an(synth, chain, tmp_path):
+    work, _ = chain
+    result = invoke("train", RECIPES / "bsn_pem_400x100_activitynet.yaml", "--work-dir", tmp_path, "--json",
+                    *pem_sets(synth, work), "--set", "total_epochs=2", "--set", "data.videos_per_gpu=4",
+                    "--set", "data.train.pipeline[0].top_k=20", "--set", "data.val.pipeline[0].top_k=50")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {"auc", "AR@1", "AR@5", "AR@10", "AR@100"} <= set(summary["metrics"])
+    assert summary["best_checkpoint"] and "best_auc_epoch_" in summary["best_checkpoint"]
+
+
 def test_pem_with_a_tem_checkpoint_is_a_one_line_error(synth, chain, tmp_path):
     work, summary = chain
     result = invoke("proposals", "pem", RECIPES / "bsn_pem_400x100_activitynet.yaml", "-c",

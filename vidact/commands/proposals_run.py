@@ -49,7 +49,7 @@ def run_command(
 
     with progress_bar("BSN") as update:
         summary = run_bsn_chain(chain, out_dir, workers=default_workers(workers), report=report,
-                                progress=lambda stage, done, total: update(done, total))
+                                progress=lambda stage, done, total: update(done, total, stage))
     metrics = ", ".join(f"{k} {v:.4f}" for k, v in summary["metrics"].items()) or "no metrics"
     err.print(f"BSN chain done -> {summary['results']} ({metrics})", highlight=False, soft_wrap=True)
     if as_json:

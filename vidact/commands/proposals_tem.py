@@ -34,12 +34,16 @@ def parse_shard_option(shard: str | None) -> tuple[int, int] | None:
 
 
 @contextlib.contextmanager
-def progress_bar(label: str) -> Iterator[Callable[[int, int], Any]]:
-    """A transient progress bar on stderr; yields `update(done, total)`."""
+def progress_bar(label: str) -> Iterator[Callable[..., None]]:
+    """A transient progress bar on stderr; yields `update(done, total, label=None)` (a label renames it)."""
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
         task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+        def update(done: int, total: int, label: str | None = None) -> None:
+            bar.update(task, completed=done, total=total, **({"description": label} if label else {}))
+
+        yield update
 
 
 def tem_command(
