@@ -200,3 +200,22 @@ def test_run_chain_writes_results_and_resumes_after_a_removed_stage(synth, chain
 def test_run_refuses_a_plain_recipe(tmp_path):
     result = invoke("proposals", "run", TEM_RECIPE, "--work-dir", tmp_path)
     assert result.exit_code == 2 and "not a BSN chain recipe" in result.stderr
+
+
+def test_tem_and_pem_accept_the_chain_recipe(synth, chain, tmp_path):
+    work, summary = chain
+    out = tmp_path / "tem"
+    result = invoke("proposals", "tem", RECIPES / "toy" / "bsn.yaml", "-c", summary["stages"]["tem"]["checkpoint"],
+                    "--split", "val", "--out", out, *chain_sets(synth))
+    assert result.exit_code == 0, result.output
+    for path in out.glob("*.csv"):
+        assert path.read_bytes() == (work / "tem_results" / path.name).read_bytes()
+    result = invoke("proposals", "pem", RECIPES / "toy" / "bsn.yaml", "-c", summary["stages"]["pem"]["checkpoint"],
+                    "--out", tmp_path / "r.json", "--set", f"work_dir={work}", *chain_sets(synth))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "r.json").read_bytes() == (work / "results.json").read_bytes()
+
+
+def test_train_refuses_the_chain_recipe(tmp_path):
+    result = invoke("train", RECIPES / "toy" / "bsn.yaml", "--work-dir", tmp_path)
+    assert result.exit_code == 2 and "vidact proposals run" in result.stderr

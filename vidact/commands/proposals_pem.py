@@ -27,7 +27,8 @@ def pem_command(
     (the recipe's soft_nms_alpha, low/high thresholds and post_process_top_k) then keeps the top
     proposals, with segments in seconds: {"version", "results": {video: [{"segment", "score"}]},
     "external_data"}, written atomically and ready for `vidact eval --metric AR@AN`. When the whole
-    split is scored, its AR@AN and AUC are printed too.
+    split is scored, its AR@AN and AUC are printed too. RECIPE is a PEM recipe or a BSN chain
+    recipe (its PEM stage, reading the proposals and BSP features in the chain's work_dir).
 
     Examples:
 
@@ -38,7 +39,12 @@ def pem_command(
     from vidact.engine.bsn import pem_inference
     from vidact.schemas.load import load_recipe
 
+    from vidact.engine.bsn_chain import pem_recipe
+    from vidact.schemas.bsn import BSNChainSpec
+
     loaded = load_recipe(recipe, overrides or [])
+    if isinstance(loaded, BSNChainSpec):  # a chain recipe: its PEM stage, reading the chain's work dir
+        loaded = pem_recipe(loaded, loaded.work_dir or Path("work_dirs") / recipe.stem)
     shard_spec = parse_shard_option(shard)
     with progress_bar(f"PEM {split.value}") as update:
         summary = pem_inference(loaded, checkpoint, out, split=split.value, shard=shard_spec,

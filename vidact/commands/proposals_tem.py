@@ -61,7 +61,8 @@ def tem_command(
     Columns action,start,end,tmin,tmax, one row per temporal position, as the reference writes them.
 
     Videos whose CSV exists are skipped, so a killed run resumes; files are written atomically.
-    --workers sets the data loader processes (1: load in this process).
+    --workers sets the data loader processes (1: load in this process). RECIPE is a TEM recipe or
+    a BSN chain recipe (its TEM stage).
 
     Examples:
 
@@ -72,7 +73,12 @@ def tem_command(
     from vidact.engine.bsn import tem_inference
     from vidact.schemas.load import load_recipe
 
+    from vidact.engine.bsn_chain import tem_recipe
+    from vidact.schemas.bsn import BSNChainSpec
+
     loaded = load_recipe(recipe, overrides or [])
+    if isinstance(loaded, BSNChainSpec):  # a chain recipe: its TEM stage
+        loaded = tem_recipe(loaded)
     shard_spec = parse_shard_option(shard)
     with progress_bar(f"TEM {split.value}") as update:
         summary = tem_inference(loaded, checkpoint, split.value, out, shard=shard_spec,
