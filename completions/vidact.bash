@@ -24,7 +24,9 @@ _vidact() {
             "/predict") path="predict" ;;
             "/proposals") path="proposals" ;;
             "proposals/bmn") path="proposals/bmn" ;;
+            "proposals/bsp") path="proposals/bsp" ;;
             "proposals/pem") path="proposals/pem" ;;
+            "proposals/pgm") path="proposals/pgm" ;;
             "proposals/run") path="proposals/run" ;;
             "proposals/tem") path="proposals/tem" ;;
             "/recipe") path="recipe" ;;
@@ -187,10 +189,10 @@ _vidact() {
             fi ;;
         "proposals")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "bmn pem run tem --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pem pgm run tem --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "bmn pem run tem" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pem pgm run tem" -- "$cur"))
             fi ;;
         "proposals/bmn")
             case "$prev" in
@@ -203,6 +205,16 @@ _vidact() {
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
+        "proposals/bsp")
+            case "$prev" in
+                --ann|--out|-o|--top-k|--boundary-ratio|--num-sample-start|--num-sample-end|--num-sample-action|--num-sample-interp|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--ann --out -o --top-k --boundary-ratio --num-sample-start --num-sample-end --num-sample-action --num-sample-interp --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
         "proposals/pem")
             case "$prev" in
                 --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
@@ -210,6 +222,16 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals/pgm")
+            case "$prev" in
+                --ann|--out|-o|--temporal-scale|--peak-threshold|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--ann --out -o --temporal-scale --peak-threshold --shard --workers -j --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -138,11 +138,13 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a bmn -d 'BMN proposals for a data split: {version, results:...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a pem -d 'PEM scoring + soft-NMS of a splits proposals ->...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a run -d 'The whole BSN chain from one chain recipe ->...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -a tem -d 'TEM curves for a data split: one `<video>.csv` per video...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn pem run tem' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a bmn -d 'BMN proposals for a data split: {version, results:...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a bsp -d 'Compute BSP features: actionness sampled around and...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a pem -d 'PEM scoring + soft-NMS of a splits proposals ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a pgm -d 'Generate candidate proposals from TEM results: every...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a run -d 'The whole BSN chain from one chain recipe ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a tem -d 'TEM curves for a data split: one `<video>.csv` per video...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l checkpoint -s c -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l split -x -a 'train val test'
@@ -152,6 +154,19 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l boundary-ratio -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-start -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-end -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-action -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-interp -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l checkpoint -s c -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l split -x -a 'train val test'
@@ -161,6 +176,15 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l temporal-scale -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l peak-threshold -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l workers -s j -r -F

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vidact.errors import InputError
 from vidact.io.files import atomic_write_text, read_json
 from vidact.schemas.bsn import SPLITS, BSNChainSpec
 
@@ -220,50 +221,30 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     return summary
 
 
-def _pgm_video(job: tuple[dict[str, Any], str, str, int, float]) -> int:
-    """PGM for one video (a `process_map` job): its candidate proposals CSV; returns the count."""
-    from vidact.io.proposals import write_pgm_proposals
-    from vidact.localization.bsn import generate_candidate_proposals
-
-    info, tem_dir, out_dir, temporal_scale, peak_threshold = job
-    proposals = generate_candidate_proposals([0], [info], tem_dir, temporal_scale, peak_threshold)
-    write_pgm_proposals(os.path.join(out_dir, info["video_name"] + ".csv"), proposals[info["video_name"]])
-    return len(proposals[info["video_name"]])
-
-
-def _bsp_video(job: tuple[dict[str, Any], str, str, str, dict[str, Any]]) -> int:
-    """BSP for one video (a `process_map` job): its (top_k, D) feature array; returns the rows."""
-    from vidact.io.proposals import write_bsp_feature
-    from vidact.localization.bsn import generate_bsp_feature
-
-    info, tem_dir, pgm_dir, out_dir, settings = job
-    features = generate_bsp_feature([0], [info], tem_dir, pgm_dir, **settings)
-    write_bsp_feature(os.path.join(out_dir, info["video_name"] + ".npy"), features[info["video_name"]])
-    return len(features[info["video_name"]])
-
-
-def _per_video(name: str, fn: Callable[[Any], int], jobs: list[Any], out_dir: Path, ext: str, workers: int,
-               step: Progress) -> dict[str, Any]:
-    """Run `fn` over the jobs whose `<video_name><ext>` is not in `out_dir` yet."""
-    from vidact.parallel import process_map
-
-    todo = [job for job in jobs if not (out_dir / f"{job[0]['video_name']}{ext}").is_file()]
-    counts = process_map(fn, todo, workers, progress=lambda done, total: step(name, done, total))
-    return {"videos": len(jobs), "written": len(todo), "rows": int(sum(counts))}
+def _stage_outcome(summary: Any) -> dict[str, Any]:
+    """A PGM/BSP `StageSummary` as the chain records it; a video skipped for bad input stops the chain."""
+    if summary.failed:
+        first = summary.failed[0]
+        more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""
+        raise InputError(f"{summary.stage}: video {first['video']!r}: {first['error']}{more}")
+    return {"videos": summary.videos, "written": summary.written, "rows": summary.rows}
 
 
 def _pgm_stage(chain: BSNChainSpec, infos: list[dict[str, Any]], work_dir: Path, workers: int,
                step: Progress) -> dict[str, Any]:
-    out_dir = work_dir / "pgm_proposals"
-    scale = chain.pgm.temporal_scale or chain.tem.model.temporal_dim
-    jobs = [(info, str(work_dir / "tem_results"), str(out_dir), scale, chain.pgm.peak_threshold) for info in infos]
-    return _per_video("pgm", _pgm_video, jobs, out_dir, ".csv", workers, step)
+    from vidact.localization.bsn_stages import run_pgm
+
+    summary = run_pgm(infos, work_dir / "tem_results", work_dir / "pgm_proposals",
+                      temporal_scale=chain.pgm.temporal_scale or chain.tem.model.temporal_dim,
+                      peak_threshold=chain.pgm.peak_threshold, workers=workers,
+                      progress=lambda done, total: step("pgm", done, total))
+    return _stage_outcome(summary)
 
 
 def _bsp_stage(chain: BSNChainSpec, infos: list[dict[str, Any]], work_dir: Path, workers: int,
                step: Progress) -> dict[str, Any]:
-    out_dir = work_dir / "pgm_features"
-    settings = chain.bsp.model_dump()
-    jobs = [(info, str(work_dir / "tem_results"), str(work_dir / "pgm_proposals"), str(out_dir), settings)
-            for info in infos]
-    return _per_video("bsp", _bsp_video, jobs, out_dir, ".npy", workers, step)
+    from vidact.localization.bsn_stages import run_bsp
+
+    summary = run_bsp(infos, work_dir / "tem_results", work_dir / "pgm_proposals", work_dir / "pgm_features",
+                      **chain.bsp.model_dump(), workers=workers, progress=lambda done, total: step("bsp", done, total))
+    return _stage_outcome(summary)

@@ -85,26 +85,29 @@ def _read_csv(path: str | os.PathLike, columns: Sequence[str], max_rows: int | N
     """The named `columns` of a headed CSV as (N, len(columns)) float32 (parsed as `np.loadtxt` does)."""
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as fh:
-            header = fh.readline()
+        fh = open(path, encoding="utf-8")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (IsADirectoryError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a CSV file ({exc})") from None
-    names = [name.strip() for name in header.strip().split(",")]
-    missing = [name for name in columns if name not in names]
-    if missing:
-        raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
-                         f"{', '.join(repr(m) for m in missing)} (header: {header.strip()!r}; "
-                         f"expected {','.join(columns)})")
-    usecols = [names.index(name) for name in columns]
-    if max_rows is not None and max_rows <= 0:
-        return np.zeros((0, len(columns)), np.float32)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "input contained no data": an empty table
-            table = np.loadtxt(path, dtype=np.float32, delimiter=",", skiprows=1, usecols=usecols, ndmin=2,
-                               max_rows=max_rows)
-    except ValueError as exc:
-        raise InputError(f"{path}: {exc}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, expected a CSV file") from None
+    with fh:
+        try:
+            header = fh.readline()
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not a CSV file ({exc})") from None
+        names = [name.strip() for name in header.strip().split(",")]
+        missing = [name for name in columns if name not in names]
+        if missing:
+            raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
+                             f"{', '.join(repr(m) for m in missing)} (header: {header.strip()!r}; "
+                             f"expected {','.join(columns)})")
+        if max_rows is not None and max_rows <= 0:
+            return np.zeros((0, len(columns)), np.float32)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # "input contained no data": an empty table
+                table = np.loadtxt(fh, dtype=np.float32, delimiter=",", usecols=[names.index(c) for c in columns],
+                                   ndmin=2, max_rows=max_rows)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: {exc}") from None
     return table.reshape(-1, len(columns))

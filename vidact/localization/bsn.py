@@ -48,6 +48,10 @@ def generate_candidate_proposals(
         tem_results_ext: file extension of the TEM results; only '.csv'.
         result_dict: if given, each video's proposals are also stored in it.
 
+    Where the reference fails, we return: a video without any start < end pair (possible when the
+    TEM has more rows than `temporal_scale`, whose last row is then ignored) gets (0, 7); a video
+    without annotations gets match_iou = match_ioa = 0.
+
     Returns:
         {video_name: (N, 7) float64 proposals}, best score first.
 
@@ -106,15 +110,16 @@ def candidate_proposals(
     ends = np.flatnonzero(_boundary_candidates(end_scores, temporal_scale, peak_threshold))
     start_t = tgap / 2 + tgap * starts
     end_t = tgap / 2 + tgap * ends
-    # The reference pairs ends (outer) with starts (inner), in position order.
-    end_grid, start_grid = np.meshgrid(end_t, start_t, indexing="ij")
-    end_pos, start_pos = np.meshgrid(ends, starts, indexing="ij")
-    keep = start_grid < end_grid
-    proposals = np.empty((int(keep.sum()), 7), np.float64)
-    proposals[:, 0] = start_grid[keep]
-    proposals[:, 1] = end_grid[keep]
-    proposals[:, 2] = start_scores[start_pos[keep]]
-    proposals[:, 3] = end_scores[end_pos[keep]]
+    # All pairs, ends outer and starts inner in position order (the reference's order), start < end.
+    pair_end = np.repeat(np.arange(len(ends)), len(starts))
+    pair_start = np.tile(np.arange(len(starts)), len(ends))
+    keep = start_t[pair_start] < end_t[pair_end]
+    pair_end, pair_start = pair_end[keep], pair_start[keep]
+    proposals = np.empty((len(pair_end), 7), np.float64)
+    proposals[:, 0] = start_t[pair_start]
+    proposals[:, 1] = end_t[pair_end]
+    proposals[:, 2] = start_scores[starts[pair_start]]
+    proposals[:, 3] = end_scores[ends[pair_end]]
     proposals[:, 4] = proposals[:, 2] * proposals[:, 3]
     proposals = proposals[np.argsort(proposals[:, 4], kind="stable")[::-1]]
     proposals[:, 5], proposals[:, 6] = _best_overlaps(proposals[:, 0], proposals[:, 1], gt_tmins, gt_tmaxs)
@@ -202,6 +207,9 @@ def generate_bsp_feature(
         tem_results_ext: file extension of the TEM results; only '.csv'.
         pgm_proposal_ext: file extension of the proposals; only '.csv'.
         result_dict: if given, each video's feature is also stored in it.
+
+    A proposal file with a single row gives a (1, C) feature (the reference fails on it: NumPy reads
+    it as a 1-D array).
 
     Returns:
         {video_name: (N, num_sample_action + num_sample_start + num_sample_end) float64}.
