@@ -49,8 +49,10 @@ def tem_sets(root: Path, hidden: int = 8) -> list[str]:
 @pytest.fixture(scope="module")
 def tem_ckpt(synth, tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("tem_work")
-    result = invoke("train", TEM_RECIPE, "--work-dir", work, *tem_sets(synth))
+    result = invoke("train", TEM_RECIPE, "--work-dir", work, "--json", *tem_sets(synth))
     assert result.exit_code == 0, result.output
+    # validation scores TEM's own boundary-pair proposals
+    assert {"auc", "AR@100"} <= set(json.loads(result.stdout)["metrics"])
     return work / "latest.pth"
 
 

@@ -95,10 +95,14 @@ def _stage_recipe(chain: BSNChainSpec, stage: Any, train: list[dict], test: list
     })
 
 
+_AR_AN = {"interval": 1, "metrics": ["AR@AN"], "key_indicator": "auc", "save_best": True}
+
+
 def tem_recipe(chain: BSNChainSpec) -> Any:
-    """The chain's TEM training recipe (a `Recipe`): TEM on `data.train`, no validation metric."""
+    """The chain's TEM training recipe (a `Recipe`): TEM on `data.train`, validated by the AR@AN of
+    its boundary-pair proposals on `data.val` (best checkpoint by AUC)."""
     train, test = tem_pipelines()
-    return _stage_recipe(chain, chain.tem, train, test, {"save_best": False, "metrics": []})
+    return _stage_recipe(chain, chain.tem, train, test, _AR_AN)
 
 
 def pem_recipe(chain: BSNChainSpec, work_dir: str | os.PathLike) -> Any:
@@ -107,8 +111,7 @@ def pem_recipe(chain: BSNChainSpec, work_dir: str | os.PathLike) -> Any:
     work_dir = Path(work_dir)
     train, test = pem_pipelines(str(work_dir / "pgm_proposals"), str(work_dir / "pgm_features"),
                                 chain.pem.train_top_k, chain.pem.test_top_k)
-    return _stage_recipe(chain, chain.pem, train, test,
-                         {"interval": 1, "metrics": ["AR@AN"], "key_indicator": "auc", "save_best": True})
+    return _stage_recipe(chain, chain.pem, train, test, _AR_AN)
 
 
 # ---- the chain -------------------------------------------------------------------------------
@@ -176,10 +179,11 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     tem = tem_recipe(chain)
 
     def train_tem() -> dict[str, Any]:
-        result = train_recipe(tem, work_dir=work_dir / "tem", resume="auto", validate=False)
+        result = train_recipe(tem, work_dir=work_dir / "tem", resume="auto", validate=True)
         if result["interrupted"]:
             raise KeyboardInterrupt("TEM training interrupted")
-        return {"checkpoint": result["latest_checkpoint"], "epochs": result["epochs"]}
+        return {"checkpoint": result["best_checkpoint"] or result["latest_checkpoint"], "epochs": result["epochs"],
+                "val_metrics": result["metrics"]}
 
     tem_ckpt = stage("tem", train_tem)["checkpoint"]
 

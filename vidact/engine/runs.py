@@ -67,10 +67,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     scheduler = build_lr_scheduler(optimizer, recipe.lr_config, iters_per_epoch=len(train_loader),
                                    total_epochs=recipe.total_epochs)
     hooks: list[Any] = []
-    if validate and data.val is not None and not getattr(model, "has_validation_metric", True):
-        log.info("%s has no validation metric (its proposals are scored after PGM and PEM): "
-                 "validation skipped", recipe.model.type)
-    elif validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
+    if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
         val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
         hook_cls = DistEvalHook if distributed else EvalHook

@@ -57,9 +57,6 @@ class TEM(nn.Module):
         conv1_ratio, conv2_ratio, conv3_ratio: scales applied to each convolution's output.
     """
 
-    has_validation_metric = False
-    """TEM alone gives no proposals to score: `vidact train` skips validation for it."""
-
     def __init__(self, temporal_dim: int, boundary_ratio: float, tem_feat_dim: int, tem_hidden_dim: int,
                  tem_match_threshold: float, loss_cls: nn.Module, loss_weight: float = 2, output_dim: int = 3,
                  conv1_ratio: float = 1, conv2_ratio: float = 1, conv3_ratio: float = 0.01) -> None:
