@@ -165,6 +165,7 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     def stage(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         folder = work_dir / name
         if _done(folder):
+            log.info("BSN %s: done in an earlier run, skipped", name)
             tell(name, "skip")
             outcome = {"skipped": True, **read_json(folder / ".done")}
         else:
