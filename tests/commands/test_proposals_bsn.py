@@ -198,6 +198,18 @@ def test_run_chain_writes_results_and_resumes_after_a_removed_stage(synth, chain
     assert {p.name: p.read_bytes() for p in (work / "pgm_features").glob("*.npy")} == features
     assert (work / "results.json").read_bytes() == results_before
 
+    # a stage killed half-way (no .done marker, some videos written) redoes only the missing videos
+    (work / "tem_results" / ".done").unlink()
+    missing = sorted((work / "tem_results").glob("*.csv"))[:3]
+    kept = {p.name: p.read_bytes() for p in missing}
+    for path in missing:
+        path.unlink()
+    partial = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, "--json", *chain_sets(synth))
+    assert partial.exit_code == 0, partial.output
+    stage = json.loads(partial.stdout)["stages"]["tem_results"]
+    assert not stage.get("skipped") and sum(stage["written"].values()) == 3
+    assert {p.name: p.read_bytes() for p in missing} == kept
+
 
 def test_run_refuses_a_plain_recipe(tmp_path):
     result = invoke("proposals", "run", TEM_RECIPE, "--work-dir", tmp_path)

@@ -189,12 +189,12 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     tem_ckpt = stage("tem", train_tem)["checkpoint"]
 
     def tem_curves() -> dict[str, Any]:
-        counts = {}
+        videos, written = {}, {}
         for name in SPLITS:
             out = tem_inference(tem, tem_ckpt, name, work_dir / "tem_results", workers=0,
                                 progress=lambda done, total, name=name: step(f"tem {name}", done, total))
-            counts[name] = out["videos"]
-        return {"videos": counts}
+            videos[name], written[name] = out["videos"], out["written"]
+        return {"videos": videos, "written": written}
 
     stage("tem_results", tem_curves)
     infos = chain_video_infos(chain)
