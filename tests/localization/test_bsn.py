@@ -326,6 +326,8 @@ def test_readers_find_columns_by_name_and_parse_as_float32(tmp_path):
     got = read_tem_results(tmp_path / "t.csv")
     assert got.dtype == np.float32
     np.testing.assert_array_equal(got, np.float32([[0.1, 0.2, 0.3, 0, 1], [0.4, 0.5, 0.6, 1, 2]]))
+    (tmp_path / "commented.csv").write_text("# action,start,end,tmin,tmax\n0.1,0.2,0.3,0,1\n")
+    np.testing.assert_array_equal(read_tem_results(tmp_path / "commented.csv"), np.float32([[0.1, 0.2, 0.3, 0, 1]]))
     (tmp_path / "one.csv").write_text(",".join(PGM_COLUMNS) + "\n" + ",".join(["0.5"] * 7) + "\n")
     assert read_pgm_proposals(tmp_path / "one.csv").shape == (1, 7)
     assert read_pgm_proposals(tmp_path / "one.csv", max_rows=0).shape == (0, 7)

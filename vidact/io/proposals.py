@@ -95,7 +95,8 @@ def _read_csv(path: str | os.PathLike, columns: Sequence[str], max_rows: int | N
             header = fh.readline()
         except UnicodeDecodeError as exc:
             raise InputError(f"{path}: not a CSV file ({exc})") from None
-        names = [name.strip() for name in header.strip().split(",")]
+        # `np.savetxt` without comments="" writes the header as "# action,...": accept that too.
+        names = [name.strip() for name in header.strip().lstrip("#").split(",")]
         missing = [name for name in columns if name not in names]
         if missing:
             raise InputError(f"{path}: missing column{'s' if len(missing) > 1 else ''} "
