@@ -2,6 +2,7 @@
 
     python benchmarks/bench_proposals.py --mmaction-python /work/mmvenv/bin/python
     python benchmarks/bench_proposals.py --videos 50 --repeat 1            # vidact alone
+    python benchmarks/bench_proposals.py --task bmn-step --mmaction-python /work/mmvenv/bin/python
 
 Task `pgm-bsp` (the default): BSN's PGM + BSP on `--videos` (200) videos at `--temporal-scale`
 (100). The script writes TEM results (smooth start/end/actionness curves around random ground-truth
@@ -17,6 +18,13 @@ annotation file, then times the whole stage on each side:
 Writing the proposal CSVs between the two calls is timed separately (each side writes its own,
 `%.18e` like `np.savetxt`; BSP reads its own side's files). The outputs are then compared: proposals
 row for row (and, where rows of equal score come in another order, as sets), features as arrays.
+
+Task `bmn-step` (`--task bmn-step`): one BMN training step at the published ActivityNet setting
+(batch `--bmn-batch` 8, scale 100, 400-d, 32 samples per proposal, CPU fp32, Adam): label generation,
+forward, loss, backward and optimizer step, vidact's BMN against MMAction2's `BMN.loss` on the same
+features and ground truth, each in a fresh process; median of `--bmn-steps` steps after one warm-up,
+the resident set before the first step and the process's peak RSS.
+
 Prints figures only; no time is asserted.
 """
 
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -204,13 +213,110 @@ def bench_pgm_bsp(args: argparse.Namespace) -> None:
 
 
 # ---- BMN training step -------------------------------------------------------------------------
-# Task `bmn-step` (BMN training step, batch 8, scale 100, 400-d, CPU fp32, time and peak memory against
-# MMAction2's BMN) goes here: a `bench_bmn_step(args)` function, its options in `main`, and an entry
-# in TASKS.
+# Task `bmn-step`: one BMN training step (labels, forward, loss, backward, Adam step) at the published
+# ActivityNet setting (batch 8, temporal scale 100, 400-d features, 32 samples per proposal), CPU fp32,
+# vidact's BMN against MMAction2's, each side alone in a fresh process (so each process's peak RSS is
+# its own), on the same features and ground truth. Median step time over --bmn-steps steps after one
+# warm-up step; memory: resident set before the first step and the process's peak.
+
+_BMN_SETTINGS = dict(temporal_dim=100, boundary_ratio=0.5, num_samples=32, num_samples_per_bin=3, feat_dim=400,
+                     soft_nms_alpha=0.4, soft_nms_low_threshold=0.5, soft_nms_high_threshold=0.9,
+                     post_process_top_k=100)
+
+_BMN_COMMON = r"""
+import json, resource, sys, time
+import numpy as np, torch
+args = json.loads(sys.argv[1])
+torch.set_num_threads(args["threads"])
+torch.manual_seed(0)
+rng = np.random.default_rng(0)
+x = torch.from_numpy(rng.standard_normal((args["batch"], 400, 100)).astype(np.float32))
+gts = []
+for _ in range(args["batch"]):
+    k = int(rng.integers(1, 4))
+    gts.append(np.sort(rng.uniform(0, 1, (k, 2)), axis=1))
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+def run(step):
+    before = rss_mb()
+    times = []
+    for i in range(args["steps"] + 1):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"step_s": times[1:], "warmup_s": times[0], "rss_before_mb": before,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "torch": torch.__version__, "threads": torch.get_num_threads()}))
+"""
+
+_BMN_VIDACT = _BMN_COMMON + r"""
+from vidact.models import build_model
+model = build_model({"type": "BMN", **args["settings"]}).train()
+opt = torch.optim.Adam(model.parameters(), lr=0.001, weight_decay=0.0001)
+def step():
+    loss = model(x, gt_bbox=gts, return_loss=True)["loss"]
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+run(step)
+"""
+
+_BMN_MMACTION = r"""
+import sys, types
+drn = types.ModuleType("mmaction.models.localizers.drn")
+drn.DRN = None
+sys.modules["mmaction.models.localizers.drn"] = drn
+sys.modules["mmaction.models.localizers.drn.drn"] = drn
+""" + _BMN_COMMON + r"""
+from mmaction.models.localizers.bmn import BMN
+from mmaction.structures import ActionDataSample
+from mmengine.structures import InstanceData
+model = BMN(**args["settings"]).train()
+opt = torch.optim.Adam(model.parameters(), lr=0.001, weight_decay=0.0001)
+samples = []
+for g in gts:
+    sample = ActionDataSample()
+    sample.gt_instances = InstanceData(gt_bbox=torch.from_numpy(g))
+    samples.append(sample)
+def step():
+    loss = model.loss(x, samples)["loss"]
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+run(step)
+"""
+
+
+def _bmn_side(python: str, code: str, args: argparse.Namespace) -> dict | None:
+    settings = {"settings": _BMN_SETTINGS, "batch": args.bmn_batch, "steps": args.bmn_steps,
+                "threads": args.threads}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    done = subprocess.run([python, "-c", code, json.dumps(settings)], capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"{python}: failed:\n{done.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_bmn_step(args: argparse.Namespace) -> None:
+    """Print the BMN training-step time and memory of vidact and (with --mmaction-python) MMAction2."""
+    print(f"BMN training step: batch {args.bmn_batch}, temporal scale 100, 400-d, 32 samples/proposal, "
+          f"CPU fp32, {args.threads} threads; median of {args.bmn_steps} steps after 1 warm-up")
+    rows = [("vidact", _bmn_side(sys.executable, _BMN_VIDACT, args))]
+    if args.mmaction_python:
+        rows.append(("MMAction2", _bmn_side(args.mmaction_python, _BMN_MMACTION, args)))
+    print(f"{'':<10} {'step (s)':>9} {'RSS before (MB)':>16} {'peak RSS (MB)':>14}")
+    for name, result in rows:
+        if result is not None:
+            print(f"{name:<10} {float(np.median(result['step_s'])):>9.2f} {result['rss_before_mb']:>16.0f} "
+                  f"{result['peak_rss_mb']:>14.0f}   (torch {result['torch']})")
 
 
 TASKS: dict[str, Callable[[argparse.Namespace], None]] = {
     "pgm-bsp": bench_pgm_bsp,
+    "bmn-step": bench_bmn_step,
 }
 
 
@@ -225,6 +331,10 @@ def main() -> None:
     parser.add_argument("--top-k", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3, help="vidact runs; the fastest is reported")
     parser.add_argument("--work-dir", default=None, help="keep the generated files here")
+    parser.add_argument("--bmn-batch", type=int, default=8, help="bmn-step: videos per step")
+    parser.add_argument("--bmn-steps", type=int, default=3, help="bmn-step: timed steps (after one warm-up)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="bmn-step: torch threads on each side")
     args = parser.parse_args()
     for task in args.task:
         TASKS[task](args)

@@ -61,10 +61,23 @@ def test_bm_layer_is_the_masked_sum_per_proposal() -> None:
     model = BMN(**SMALL)
     x = torch.randn(2, 16, 16)
     out = model._boundary_matching_layer(x)  # (N, C, samples, D, S)
-    mask = model.sample_mask.reshape(16, 4, 16, 16)
+    mask = boundary_matching_mask(16, 4, 3, 0.5).reshape(16, 4, 16, 16)
     d, s = 3, 5
     torch.testing.assert_close(out[:, :, :, d, s], torch.einsum("nct,tk->nck", x, mask[:, :, d, s]))
     assert torch.all(out[:, :, :, 15, 1] == 0)  # ends past the video
+
+
+def test_fused_sampling_and_conv3d_equal_the_reference_order() -> None:
+    torch.manual_seed(0)
+    model = BMN(**SMALL).double()
+    x = torch.randn(3, 16, 16, dtype=torch.float64, requires_grad=True)
+    fused = model._sampled_conv3d(x)
+    reference = model.x_3d_p(model._boundary_matching_layer(x)).squeeze(2)
+    torch.testing.assert_close(fused, reference)
+    grad = torch.randn_like(fused)
+    (g_fused,) = torch.autograd.grad(fused, x, grad)
+    (g_ref,) = torch.autograd.grad(reference, x, grad)
+    torch.testing.assert_close(g_fused, g_ref)
 
 
 def _slow_labels(gt, tscale):
