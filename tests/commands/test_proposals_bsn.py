@@ -233,3 +233,9 @@ def test_tem_and_pem_accept_the_chain_recipe(synth, chain, tmp_path):
 def test_train_refuses_the_chain_recipe(tmp_path):
     result = invoke("train", RECIPES / "toy" / "bsn.yaml", "--work-dir", tmp_path)
     assert result.exit_code == 2 and "vidact proposals run" in result.stderr
+
+
+def test_train_tem_on_features_of_another_size_is_a_one_line_error(synth, tmp_path):
+    result = invoke("train", TEM_RECIPE, "--work-dir", tmp_path, *tem_sets(synth), "--set", "model.tem_feat_dim=7")
+    assert result.exit_code == 2
+    assert "8 columns" in result.stderr and "tem_feat_dim 7" in result.stderr and "Traceback" not in result.output

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from vidact.errors import InputError
 from vidact.models.localizers.tem import TEM, temporal_anchors
 
 
@@ -109,3 +110,8 @@ def test_test_output_is_one_reference_csv_table_per_video():
 def test_training_without_boxes_fails_clearly():
     with pytest.raises(ValueError, match="gt_bbox"):
         _tem()(torch.randn(1, 6, 20), return_loss=True)
+
+
+def test_features_of_another_size_name_the_videos():
+    with pytest.raises(InputError, match=r"v_x: 20 rows x 5 columns, the TEM expects temporal_dim 20 rows x tem_feat_dim 6"):
+        _tem()(torch.randn(1, 5, 20), [torch.tensor([[0.1, 0.2]])], video_meta=[{"video_name": "v_x"}])

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidact.errors import InputError
 from vidact.models.registry import LOCALIZERS
 
 
@@ -120,6 +121,11 @@ class TEM(nn.Module):
             gt_bbox: per video, (G, 2) segments in [0, 1] (training).
             video_meta: per video, a dict with "video_name" (testing).
         """
+        if tuple(raw_feature.shape[1:]) != (self.feat_dim, self.temporal_dim):
+            names = ", ".join(str(m.get("video_name")) for m in (video_meta or [])[:3]) or "this batch"
+            raise InputError(f"features of {names}: {raw_feature.shape[2]} rows x {raw_feature.shape[1]} columns, "
+                             f"the TEM expects temporal_dim {self.temporal_dim} rows x tem_feat_dim "
+                             f"{self.feat_dim} columns")
         if return_loss:
             if gt_bbox is None:
                 raise ValueError("TEM training needs gt_bbox (Collect it with GenerateLocalizationLabels)")
