@@ -187,6 +187,10 @@ def test_run_chain_writes_results_and_resumes_after_a_removed_stage(synth, chain
     rerun = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, "--json", *chain_sets(synth))
     assert rerun.exit_code == 0, rerun.output
     assert all(stage.get("skipped") for stage in json.loads(rerun.stdout)["stages"].values())
+    assert "changed since the last run" not in rerun.stderr
+    changed = invoke("proposals", "run", RECIPES / "toy" / "bsn.yaml", "--work-dir", work, *chain_sets(synth),
+                     "--set", "pem.total_epochs=3")
+    assert changed.exit_code == 0 and "changed since the last run (pem)" in " ".join(changed.stderr.split())
 
     features = {p.name: p.read_bytes() for p in (work / "pgm_features").glob("*.npy")}
     shutil.rmtree(work / "pgm_features")

@@ -131,6 +131,21 @@ def chain_video_infos(chain: BSNChainSpec) -> list[dict[str, Any]]:
     return list(infos.values())
 
 
+def _warn_if_changed(path: Path, chain: BSNChainSpec) -> None:
+    """Warn when the work dir holds a run of a different chain recipe: finished stages are kept as
+    they are, so the sections that changed only apply to stages that are not done yet."""
+    import yaml
+
+    if not path.is_file():
+        return
+    before = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    now = chain.to_plain()
+    changed = [key for key in now if before.get(key) != now[key]]
+    if changed:
+        log.warning("%s: the chain recipe changed since the last run (%s); finished stages are kept, remove "
+                    "their folders in %s to redo them", path, ", ".join(changed), path.parent)
+
+
 def _done(folder: Path) -> bool:
     return (folder / ".done").is_file()
 
@@ -157,6 +172,7 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
 
     work_dir = Path(work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
+    _warn_if_changed(work_dir / "chain.yaml", chain)
     atomic_write_text(work_dir / "chain.yaml", chain.to_yaml())
     tell = report or (lambda stage, event: None)
     step = progress or (lambda stage, done, total: None)
