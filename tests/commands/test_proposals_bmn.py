@@ -99,3 +99,9 @@ def test_wrong_feature_columns_exit_2_naming_the_file(data, trained, tmp_path):
         (bad / csv.name).write_text("\n".join(",".join(line.split(",")[:-1]) for line in lines) + "\n")
     result = _proposals(data, trained / "latest.pth", tmp_path / "r.json", "--set", f"data.test.data_prefix={bad}")
     assert result.exit_code == 2 and str(bad) in result.output and "got 16 rows x 15 columns" in result.output
+
+
+def test_vidact_test_points_bmn_recipes_to_proposals_bmn(data, trained, tmp_path):
+    result = CliRunner().invoke(app, ["test", str(RECIPE), "--checkpoint", str(trained / "latest.pth"),
+                                      "--out", str(tmp_path / "s.json"), *_set(data)])
+    assert result.exit_code == 2 and "vidact proposals bmn" in result.output

@@ -172,6 +172,9 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     from vidact.engine.trainer import gather_scores
 
     data = recipe.data
+    if recipe.model.type == "BMN":
+        raise RecipeError("vidact test writes class scores; a BMN recipe writes proposals",
+                          hint="use vidact proposals bmn RECIPE --checkpoint CKPT --out results.json")
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun

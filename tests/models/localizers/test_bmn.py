@@ -188,3 +188,10 @@ def test_train_forward_returns_named_losses_and_test_forward_proposals() -> None
         scores = [p["score"] for p in o["proposal_list"]]
         assert 0 < len(scores) <= 100 and scores == sorted(scores, reverse=True)
         assert all(0 <= p["segment"][0] < p["segment"][1] <= 10.67 for p in o["proposal_list"])
+
+
+def test_features_of_another_size_are_a_one_line_input_error() -> None:
+    from vidact.errors import InputError
+
+    with pytest.raises(InputError, match=r"\(16, 9\) \(positions x columns\).*takes 16 x 8"):
+        BMN(**SMALL)(torch.randn(2, 9, 16), gt_bbox=[np.array([[0.1, 0.5]])] * 2)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from vidact.errors import InputError
 from vidact.localization.iou import temporal_iou_matrix
 from vidact.localization.post_processing import post_processing
 from vidact.models.losses import BMNLoss
@@ -200,6 +201,11 @@ class BMN(nn.Module):
             gt_bbox: training: per video, `(K, 2)` segments as [0, 1] positions.
             video_meta: testing: per video, "video_name", "duration_frame" and "duration_second".
         """
+        if raw_feature.dim() != 3 or tuple(raw_feature.shape[1:]) != (self.feat_dim, self.tscale):
+            raise InputError(f"BMN: features of {tuple(raw_feature.shape[1:])[::-1]} (positions x columns) per video, "
+                             f"but the model takes {self.tscale} x {self.feat_dim}",
+                             hint="set model.temporal_dim and model.feat_dim to the data's sizes, or use data of "
+                                  "the recipe's sizes")
         if return_loss:
             if gt_bbox is None:
                 raise ValueError("BMN training forward needs gt_bbox (or pass return_loss=False)")
