@@ -243,3 +243,10 @@ def test_train_tem_on_features_of_another_size_is_a_one_line_error(synth, tmp_pa
     result = invoke("train", TEM_RECIPE, "--work-dir", tmp_path, *tem_sets(synth), "--set", "model.tem_feat_dim=7")
     assert result.exit_code == 2
     assert "8 columns" in result.stderr and "tem_feat_dim 7" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("recipe", ["bsn_tem_400x100_activitynet.yaml", "bsn_pem_400x100_activitynet.yaml",
+                                    "toy/bsn.yaml"])
+def test_vidact_test_points_bsn_recipes_to_proposals(recipe, tmp_path):
+    result = invoke("test", RECIPES / recipe, "--checkpoint", tmp_path / "none.pth", "--out", tmp_path / "s.json")
+    assert result.exit_code == 2 and "vidact proposals" in result.stderr

@@ -171,10 +171,13 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     from vidact.engine.predict import load_model
     from vidact.engine.trainer import gather_scores
 
+    if not hasattr(recipe, "model"):
+        raise RecipeError("a BSN chain recipe writes proposals: run it with `vidact proposals run`")
     data = recipe.data
-    if recipe.model.type == "BMN":
-        raise RecipeError("vidact test writes class scores; a BMN recipe writes proposals",
-                          hint="use vidact proposals bmn RECIPE --checkpoint CKPT --out results.json")
+    if recipe.model.type in ("BMN", "TEM", "PEM"):
+        command = {"BMN": "bmn", "TEM": "tem", "PEM": "pem"}[recipe.model.type]
+        raise RecipeError(f"vidact test writes class scores; a {recipe.model.type} recipe writes proposals",
+                          hint=f"use vidact proposals {command} RECIPE --checkpoint CKPT --out ...")
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
