@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vidact.errors import InputError
+from vidact.errors import InputError, VidactError
 from vidact.io.files import atomic_write_text, read_json
 from vidact.schemas.bsn import SPLITS, BSNChainSpec
 
@@ -30,6 +30,12 @@ StageReporter = Callable[[str, str], Any]
 
 Progress = Callable[[str, int, int], Any]
 """Called with (stage, done, to do)."""
+
+
+class ChainInterrupted(VidactError):
+    """A training stage stopped on SIGTERM after saving its checkpoint (exit code 143, as `vidact train`)."""
+
+    exit_code = 143
 
 
 # ---- stage recipes ---------------------------------------------------------------------------
@@ -198,7 +204,8 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     def train_tem() -> dict[str, Any]:
         result = train_recipe(tem, work_dir=work_dir / "tem", resume="auto", validate=True)
         if result["interrupted"]:
-            raise KeyboardInterrupt("TEM training interrupted")
+            raise ChainInterrupted("TEM training stopped by SIGTERM (checkpoint saved)",
+                                   hint="rerun the same command to resume")
         return {"checkpoint": result["best_checkpoint"] or result["latest_checkpoint"], "epochs": result["epochs"],
                 "val_metrics": result["metrics"]}
 
@@ -221,7 +228,8 @@ def run_bsn_chain(chain: BSNChainSpec, work_dir: str | os.PathLike, *, workers: 
     def train_pem() -> dict[str, Any]:
         result = train_recipe(pem, work_dir=work_dir / "pem", resume="auto", validate=True)
         if result["interrupted"]:
-            raise KeyboardInterrupt("PEM training interrupted")
+            raise ChainInterrupted("PEM training stopped by SIGTERM (checkpoint saved)",
+                                   hint="rerun the same command to resume")
         return {"checkpoint": result["best_checkpoint"] or result["latest_checkpoint"], "epochs": result["epochs"],
                 "val_metrics": result["metrics"]}
 
