@@ -141,7 +141,7 @@ def tem_inference(recipe: Any, checkpoint: str | os.PathLike, split: str, out_di
                 done += 1
             if progress is not None:
                 progress(done, len(todo))
-    log.info("TEM %s: %d written, %d already there", split, len(todo), len(chosen) - len(todo))
+    log.debug("TEM %s: %d written, %d already there", split, len(todo), len(chosen) - len(todo))
     return {"split": split, "out_dir": str(out_dir), "videos": len(chosen), "written": len(todo),
             "skipped": len(chosen) - len(todo)}
 
