@@ -92,11 +92,12 @@ class PEM(nn.Module):
         return torch.sigmoid(self.fc2_ratio * self.fc2(x))
 
     def forward_train(self, bsp_feature: Any, reference_temporal_iou: Any) -> dict[str, torch.Tensor]:
-        """`temporal_iou_loss`: smooth L1 between predicted and reference IoU, averaged over the
-        proposals `balanced_iou_weights` picks.
+        """`temporal_iou_loss`: smooth L1 between predicted and reference IoU, as the reference computes it.
 
-        The reference averages its (already mean-reduced) loss with those weights, which cancels
-        them; we weight each proposal's term, so the balancing has the effect BSN describes.
+        The reference draws the `balanced_iou_weights` and averages the smooth L1 loss with them,
+        but the loss it weights is already the mean over all proposals, so the weights cancel and
+        the result is that mean (NaN in the reference when no proposal is drawn; the mean here).
+        We keep its arithmetic, random draws included, so losses and trained weights match.
         """
         device = self.fc1.weight.device
         features = torch.cat(_per_video(bsp_feature)).to(device=device, dtype=self.fc1.weight.dtype)
@@ -104,8 +105,11 @@ class PEM(nn.Module):
         predicted = self._forward(features).view(-1)
         weights = balanced_iou_weights(reference, self.pem_high_temporal_iou_threshold,
                                        self.pem_low_temporal_iou_threshold, self.u_ratio_m, self.u_ratio_l)
-        loss = F.smooth_l1_loss(predicted, reference, reduction="none")
-        return {"temporal_iou_loss": (loss * weights).sum() / weights.sum().clamp(min=1.0)}
+        loss = F.smooth_l1_loss(predicted, reference)
+        total = weights.sum()
+        if total > 0:
+            loss = torch.sum(loss * weights) / total
+        return {"temporal_iou_loss": loss}
 
     def score_proposals(self, bsp_feature: torch.Tensor, tmin: Any, tmax: Any, tmin_score: Any,
                         tmax_score: Any) -> np.ndarray:
