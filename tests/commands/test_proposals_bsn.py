@@ -250,3 +250,32 @@ def test_train_tem_on_features_of_another_size_is_a_one_line_error(synth, tmp_pa
 def test_vidact_test_points_bsn_recipes_to_proposals(recipe, tmp_path):
     result = invoke("test", RECIPES / recipe, "--checkpoint", tmp_path / "none.pth", "--out", tmp_path / "s.json")
     assert result.exit_code == 2 and "vidact proposals" in result.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_during_tem_training_exits_143_then_the_rerun_resumes(synth, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    work = tmp_path / "bsn"
+    args = [sys.executable, "-m", "vidact", "proposals", "run", str(RECIPES / "toy" / "bsn.yaml"), "--work-dir",
+            str(work), *chain_sets(synth)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([*args, "--set", "tem.total_epochs=400", "--set", "tem.checkpoint_config.interval=1"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list((work / "tem").glob("epoch_*.pth")) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 143, stderr
+    assert "rerun the same command" in stderr and not (work / "tem" / ".done").exists()
+    stopped_at = json.loads(next(iter((work / "tem" / "log.jsonl").read_text().splitlines()[-1:]), "{}")).get("epoch", 0)
+    # the rerun (fewer epochs in all) resumes TEM from its checkpoint instead of starting over
+    done = subprocess.run([*args, "--set", f"tem.total_epochs={stopped_at + 1}", "--json"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from" in done.stderr and (work / "results.json").is_file()
