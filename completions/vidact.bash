@@ -25,7 +25,10 @@ _vidact() {
             "/proposals") path="proposals" ;;
             "proposals/bmn") path="proposals/bmn" ;;
             "proposals/bsp") path="proposals/bsp" ;;
+            "proposals/pem") path="proposals/pem" ;;
             "proposals/pgm") path="proposals/pgm" ;;
+            "proposals/run") path="proposals/run" ;;
+            "proposals/tem") path="proposals/tem" ;;
             "/recipe") path="recipe" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
@@ -201,10 +204,10 @@ _vidact() {
             fi ;;
         "proposals")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "bmn bsp pgm --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pem pgm run tem --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "bmn bsp pgm" -- "$cur"))
+                COMPREPLY=($(compgen -W "bmn bsp pem pgm run tem" -- "$cur"))
             fi ;;
         "proposals/bmn")
             case "$prev" in
@@ -227,12 +230,44 @@ _vidact() {
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
+        "proposals/pem")
+            case "$prev" in
+                --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
         "proposals/pgm")
             case "$prev" in
                 --ann|--out|-o|--temporal-scale|--peak-threshold|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --out -o --temporal-scale --peak-threshold --shard --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals/run")
+            case "$prev" in
+                --work-dir|--set|-s|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--work-dir --set -s --workers -j --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "proposals/tem")
+            case "$prev" in
+                --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

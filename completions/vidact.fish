@@ -140,10 +140,13 @@ complete -c vidact -n '__fish_seen_subcommand_from predict' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l json
 complete -c vidact -n '__fish_seen_subcommand_from predict' -l help
 complete -c vidact -n '__fish_seen_subcommand_from predict' -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a bmn -d 'BMN proposals for a data split: {version, results:...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a bsp -d 'Compute BSP features: actionness sampled around and...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -a pgm -d 'Generate candidate proposals from TEM results: every...'
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pgm' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a bmn -d 'BMN proposals for a data split: {version, results:...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a bsp -d 'Compute BSP features: actionness sampled around and...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a pem -d 'PEM scoring + soft-NMS of a splits proposals ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a pgm -d 'Generate candidate proposals from TEM results: every...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a run -d 'The whole BSN chain from one chain recipe ->...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -a tem -d 'TEM curves for a data split: one `<video>.csv` per video...'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and not __fish_seen_subcommand_from bmn bsp pem pgm run tem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l checkpoint -s c -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l split -x -a 'train val test'
@@ -166,6 +169,15 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l checkpoint -s c -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l split -x -a 'train val test'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l ann -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l temporal-scale -r -F
@@ -175,6 +187,21 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l work-dir -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l checkpoint -s c -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l split -x -a 'train val test'
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l json
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l help
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a validate -d 'Check recipe files and list every problem in each one.'
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -l help

@@ -12,7 +12,6 @@ import pytest
 import yaml
 
 from vidact.schemas.load import load_recipe
-from vidact.schemas.recipe import Recipe
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 FRAGMENTS_DIR = RECIPES / "_base"
@@ -33,7 +32,22 @@ def test_there_are_recipes():
 @pytest.mark.parametrize("path", FULL, ids=lambda p: str(p.relative_to(RECIPES)))
 def test_recipe_validates_and_round_trips(path):
     recipe = load_recipe(path)
-    assert Recipe.model_validate(yaml.safe_load(recipe.to_yaml())) == recipe
+    assert type(recipe).model_validate(yaml.safe_load(recipe.to_yaml())) == recipe  # Recipe, or a BSN chain
+
+
+BSN_PUBLISHED = [p for p in FULL if p.parent == RECIPES and p.stem.startswith("bsn_")]
+
+
+@pytest.mark.parametrize("path", BSN_PUBLISHED, ids=lambda p: str(p.relative_to(RECIPES)))
+def test_bsn_recipe_name_gives_features_scale_and_work_dir(path):
+    """bsn[_tem|_pem]_{feat_dim}x{temporal_dim}_activitynet.yaml (the chain recipe without a stage)."""
+    recipe = load_recipe(path)
+    *_, size, dataset = path.stem.split("_")
+    assert dataset == "activitynet" and recipe.work_dir == f"work_dirs/{path.stem}"
+    feat_dim, temporal_dim = (int(v) for v in size.split("x"))
+    tem = getattr(recipe, "tem", recipe).model
+    if tem.type == "TEM":
+        assert (tem.tem_feat_dim, tem.temporal_dim) == (feat_dim, temporal_dim)
 
 
 @pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: str(p.relative_to(RECIPES)))

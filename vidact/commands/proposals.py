@@ -23,6 +23,9 @@ def _add(name: str, module: str, function: str) -> None:
 
 
 # One line per subcommand (the BSN chain in stage order, then BMN).
+_add("tem", "proposals_tem", "tem_command")
 _add("pgm", "proposals_pgm", "pgm_command")
 _add("bsp", "proposals_bsp", "bsp_command")
+_add("pem", "proposals_pem", "pem_command")
+_add("run", "proposals_run", "run_command")
 _add("bmn", "proposals_bmn", "bmn_command")

@@ -48,6 +48,8 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
 
     from vidact.data.preflight import check_data_paths, check_first_batch
 
+    if not hasattr(recipe, "model"):
+        raise RecipeError("a BSN chain recipe trains two models: run it with `vidact proposals run`")
     seed = seed if seed is not None else (recipe.seed if recipe.seed is not None else 0)
     work_dir = Path(work_dir)
     if recipe.data.train is None:
@@ -80,7 +82,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,
                               key_indicator=ev.key_indicator, rule=ev.rule, metrics=list(ev.metrics),
-                              topk=tuple(ev.topk)))
+                              **({"topk": tuple(ev.topk)} if "top_k_accuracy" in ev.metrics else {})))
     # The logger before the checkpoint hook: an iteration's log line is on disk before any checkpoint
     # that holds the iteration, so a kill between the two loses no line (the resumed run starts after it).
     hooks.append(LoggerHook(recipe.log_config.interval))
@@ -192,10 +194,13 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     from vidact.engine.predict import load_model
     from vidact.engine.trainer import gather_scores
 
+    if not hasattr(recipe, "model"):
+        raise RecipeError("a BSN chain recipe writes proposals: run it with `vidact proposals run`")
     data = recipe.data
-    if recipe.model.type == "BMN":
-        raise RecipeError("vidact test writes class scores; a BMN recipe writes proposals",
-                          hint="use vidact proposals bmn RECIPE --checkpoint CKPT --out results.json")
+    if recipe.model.type in ("BMN", "TEM", "PEM"):
+        command = {"BMN": "bmn", "TEM": "tem", "PEM": "pem"}[recipe.model.type]
+        raise RecipeError(f"vidact test writes class scores; a {recipe.model.type} recipe writes proposals",
+                          hint=f"use vidact proposals {command} RECIPE --checkpoint CKPT --out ...")
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun

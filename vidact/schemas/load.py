@@ -94,9 +94,12 @@ def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
     merged, provenance = _load_with_provenance(path, overrides)
     # Imported here, not at the top: building the spec models takes ~0.2 s, which a missing file or
     # a YAML error should not wait for (`vidact train nope.yaml` answers at once).
+    from vidact.schemas.bsn import BSNChainSpec, is_chain_recipe
     from vidact.schemas.recipe import Recipe
 
     try:
+        if is_chain_recipe(merged):  # a BSN chain recipe (`vidact proposals run`)
+            return BSNChainSpec.model_validate(merged)  # type: ignore[return-value]
         return Recipe.model_validate(merged)
     except ValidationError as exc:
         problems = validation_problems(exc, provenance, display)

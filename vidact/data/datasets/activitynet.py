@@ -132,7 +132,8 @@ class ActivityNetDataset(BaseDataset):
 
         Args:
             results: per video, in dataset order, {"video_name", "proposal_list"} as for
-                `proposals2json`.
+                `proposals2json`; or TEM's (video_name, (T, 5) curves) pairs, scored through
+                `tem_proposal_list` (boundary pairs, soft-NMS, top 100).
             metrics: only 'AR@AN'.
             max_avg_proposals: AN at the end of the curve.
             temporal_iou_thresholds: tIoU thresholds averaged over.
@@ -147,6 +148,11 @@ class ActivityNetDataset(BaseDataset):
         """
         logger = logger or log
         metrics = self._check_results(results, metrics, ("AR@AN",))
+        if results and isinstance(results[0], tuple):  # TEM curves: score what TEM alone proposes
+            from vidact.localization.tem_proposals import tem_proposal_list
+
+            results = [{"video_name": name, "proposal_list": tem_proposal_list(table, info)}
+                       for (name, table), info in zip(results, self.video_infos)]
         self._warn_substituted(logger)
         proposals, _ = self._import_proposals(results)
         outcome = ar_an(self._import_ground_truth(), proposals, max_avg_proposals,

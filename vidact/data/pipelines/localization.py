@@ -122,6 +122,11 @@ class LoadProposals:
             )
         feature_path = os.path.join(self.pgm_features_dir, video_name + self.feature_ext)
         bsp_feature = _load_npy(feature_path, "BSP features").astype(np.float32)[: self.top_k]
+        if len(bsp_feature) != len(proposals):
+            raise InputError(
+                f"{feature_path}: {len(bsp_feature)} BSP feature rows for the {len(proposals)} proposals "
+                f"(top_k {self.top_k}) of {proposal_path}; compute BSP features for at least top_k proposals"
+            )
 
         results["bsp_feature"] = bsp_feature
         results["tmin"] = proposals[:, 0]
