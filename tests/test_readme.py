@@ -141,7 +141,7 @@ def test_readme_shell_blocks_run_in_order(tmp_path):
     project = tmp_path / "project"
     run_readme(project, full=os.environ.get("VIDACT_README_FULL", "") not in ("", "0"))
     created = [p.name + ("/" if p.is_dir() else "") for p in project.iterdir()
-               if p.name not in ("recipes", "completions")]
+               if p.name not in ("recipes", "completions", "benchmarks")]
     assert unignored(created) == [], "add these README outputs to .gitignore"
 
 
