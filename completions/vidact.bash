@@ -18,6 +18,7 @@ _vidact() {
             "dataset/convert/thumos-to-anet") path="dataset/convert/thumos-to-anet" ;;
             "dataset/convert/thumos-to-ssn") path="dataset/convert/thumos-to-ssn" ;;
             "dataset/synth") path="dataset/synth" ;;
+            "/detections-to-regression") path="detections-to-regression" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
             "/extract-frames") path="extract-frames" ;;
@@ -35,10 +36,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -137,6 +138,17 @@ _vidact() {
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
+        "detections-to-regression")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "json anet thumos" -- "$cur")); return ;;
+                --out|-o|--nms|--top-k|--cls-top-k|--cls-score-dict|--ann|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --nms --top-k --cls-top-k --cls-score-dict --no-regression --format --ann --fps --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
         "doctor")
             case "$prev" in
                 --work-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -151,10 +163,10 @@ _vidact() {
             case "$prev" in
                 --ann-format) COMPREPLY=($(compgen -W "auto video rawframe" -- "$cur")); return ;;
                 --normalize) COMPREPLY=($(compgen -W "true pred all" -- "$cur")); return ;;
-                --ann|--metric|-m|--topk|--num-classes|--subset|--max-avg-proposals|--plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --ann|--metric|-m|--topk|--num-classes|--subset|--max-avg-proposals|--plot|--dataset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --json --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --dataset --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

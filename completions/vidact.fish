@@ -2,6 +2,7 @@
 # Use: copy to ~/.config/fish/completions/vidact.fish
 complete -c vidact -f
 complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets and their annotation files.'
+complete -c vidact -n '__fish_use_subcommand' -a detections-to-regression -d 'Apply SSN location regression and per-class temporal NMS,...'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
@@ -98,6 +99,17 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l nms -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l cls-top-k -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l cls-score-dict -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l no-regression
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l format -x -a 'json anet thumos'
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l help
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l json
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l help
@@ -112,6 +124,7 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l normalize -x -a 'tru
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l subset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l max-avg-proposals -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l plot -r -F
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l dataset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
