@@ -169,6 +169,10 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
     from vidact.engine.predict import load_model
     from vidact.engine.trainer import gather_scores
 
+    if recipe.model.type == "SSN":  # raw per-proposal outputs, not a score matrix
+        from vidact.engine.ssn_runs import test_ssn_recipe
+
+        return test_ssn_recipe(recipe, checkpoint=checkpoint, out=out, metrics=metrics)
     data = recipe.data
     if data.test is None:
         raise RecipeError("the recipe has no data.test section")

@@ -203,7 +203,8 @@ class Trainer:
         sync = contextlib.nullcontext() if step or not self.is_distributed else self.model.no_sync()
         with sync:
             with self._autocast():
-                outputs = self.model(imgs, batch["label"], return_loss=True)
+                extra = {key: batch[key] for key in getattr(self.bare_model, "batch_keys", ())}  # SSN's proposal data
+                outputs = self.model(imgs, batch.get("label"), return_loss=True, **extra)
             loss = sum(v for k, v in outputs.items() if "loss" in k)
             self.scaler.scale(loss / self.accumulate).backward()
         if step:

@@ -37,7 +37,9 @@ class SSN(nn.Module):
         dropout_ratio: dropout on the pooled features in training.
         loss_cls: a built `SSNLoss` (None: a new one).
         train_cfg: `SSNTrainCfgSpec` or its dict (sampler ratios and loss weights).
-        test_cfg: `SSNTestCfgSpec` or its dict (`ssn.sampler.batch_size`: frames per backbone pass).
+        test_cfg: `SSNTestCfgSpec` or its dict (`ssn.sampler.batch_size`: frames per backbone pass; with a
+            `ResNetTSM` the shift runs within groups of `num_segments` consecutive test frames, the last
+            group padded by repeating its last frame).
     """
 
     batch_keys = TRAIN_KEYS
@@ -95,10 +97,15 @@ class SSN(nn.Module):
         imgs = imgs.reshape((num_crops, -1, self.in_channels) + imgs.shape[-2:])
         batch = self.test_cfg.ssn.sampler.batch_size
         feats = []
+        group = int(getattr(self.backbone, "num_segments", 1))  # ResNetTSM shifts within groups of frames
         for start in range(0, imgs.shape[1], batch):
-            chunk = imgs[:, start:start + batch].reshape((-1,) + imgs.shape[2:])
-            x = self.extract_feat(chunk)
-            feats.append(x.reshape(num_crops, -1, x.shape[1]).mean(dim=0))  # crops merged to save memory
+            chunk = imgs[:, start:start + batch]
+            count = chunk.shape[1]
+            if count % group:  # repeat the last frame to fill the last group, then drop the padding
+                chunk = torch.cat([chunk, chunk[:, -1:].expand(-1, group - count % group, -1, -1, -1)], dim=1)
+            x = self.extract_feat(chunk.reshape((-1,) + imgs.shape[2:]))
+            x = x.reshape(num_crops, -1, x.shape[1])[:, :count]
+            feats.append(x.mean(dim=0))  # crops merged to save memory
         output = torch.cat(feats)
         ticks, scales = proposal_tick_list.reshape(-1, 4), scale_factor_list.reshape(-1, 2)
         _, activity, completeness, bbox = self.cls_head.forward_test(output, ticks, scales)
