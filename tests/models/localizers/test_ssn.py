@@ -197,3 +197,23 @@ def test_built_model_trains_and_tests() -> None:
     assert result["activity_scores"].shape == (2, 4) and result["completeness_scores"].shape == (2, 3)
     assert result["bbox_preds"].shape == (2, 3, 2)
     assert np.isfinite(result["activity_scores"]).all()
+
+
+def test_tsm_backbone_pads_test_frames_to_whole_groups() -> None:
+    torch.manual_seed(0)
+    spec = _toy_spec()
+    spec["backbone"] = {"type": "ResNetTSM", "depth": 18, "pretrained": None, "num_stages": 3, "out_indices": [2],
+                        "strides": [1, 2, 2], "dilations": [1, 1, 1], "num_segments": 9}
+    spec["cls_head"]["in_channels"] = 256
+    model = build_model(spec).eval()
+    ticks = torch.tensor([[[0, 2, 6, 8], [1, 3, 4, 9]]], dtype=torch.int32)
+    kwargs = dict(relative_proposal_list=torch.tensor([[[0.2, 0.6], [0.3, 0.4]]]),
+                  scale_factor_list=torch.ones(1, 2, 2), proposal_tick_list=ticks,
+                  reg_norm_consts=torch.tensor([[[0.0, 0.0], [1.0, 1.0]]]))
+    imgs = torch.randn(1, 10, 3, 32, 32)  # 10 frames: groups of 9, the last padded; chunks of 4 frames
+    (result,) = model(imgs, return_loss=False, **kwargs)
+    assert result["activity_scores"].shape == (2, 4) and np.isfinite(result["completeness_scores"]).all()
+    model.test_cfg = model.test_cfg.model_copy(update={"ssn": model.test_cfg.ssn.model_copy(
+        update={"sampler": model.test_cfg.ssn.sampler.model_copy(update={"batch_size": 18})})})
+    (whole,) = model(imgs, return_loss=False, **kwargs)  # one chunk: frames 0-8, then 9 and 8 copies of it
+    assert whole["activity_scores"].shape == (2, 4) and np.isfinite(whole["activity_scores"]).all()
