@@ -18,6 +18,7 @@ _vidact() {
             "dataset/convert/thumos-to-anet") path="dataset/convert/thumos-to-anet" ;;
             "dataset/convert/thumos-to-ssn") path="dataset/convert/thumos-to-ssn" ;;
             "dataset/synth") path="dataset/synth" ;;
+            "dataset/synth-proposals") path="dataset/synth-proposals" ;;
             "/detections-to-regression") path="detections-to-regression" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
@@ -43,10 +44,10 @@ _vidact() {
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "build check convert synth --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth synth-proposals --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "build check convert synth" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth synth-proposals" -- "$cur"))
             fi ;;
         "dataset/build")
             case "$prev" in
@@ -134,6 +135,16 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--out -o --seed --videos-per-class --num-frames --num-videos --temporal-scale --feature-dim --with-videos --size --fps --val-ratio --workers -j --force --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "dataset/synth-proposals")
+            case "$prev" in
+                --classes|--out|-o|--per-gt|--num-random|--seed) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--classes --out -o --sliding-windows --per-gt --num-random --seed --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

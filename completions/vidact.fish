@@ -14,11 +14,12 @@ complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -r -F
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a check -d 'Pre-flight every entry of an annotation list: exists,...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a build -d 'Write train/val annotation lists (reference formats) and...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a check -d 'Pre-flight every entry of an annotation list: exists,...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a synth-proposals -d 'Write an SSN proposal list (frames, with each proposals...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -r -F
@@ -99,6 +100,15 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l json
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l sliding-windows
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l per-gt -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l num-random -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l seed -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -F
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l nms -r -F
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l top-k -r -F
