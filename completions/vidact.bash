@@ -152,10 +152,10 @@ _vidact() {
         "detections-to-regression")
             case "$prev" in
                 --format) COMPREPLY=($(compgen -W "json anet thumos" -- "$cur")); return ;;
-                --out|-o|--nms|--top-k|--cls-top-k|--cls-score-dict|--ann|--fps) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --out|-o|--nms|--top-k|--cls-top-k|--cls-score-dict|--ann|--fps|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--out -o --nms --top-k --cls-top-k --cls-score-dict --no-regression --format --ann --fps --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--out -o --nms --top-k --cls-top-k --cls-score-dict --no-regression --format --ann --fps --classes --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

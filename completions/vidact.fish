@@ -118,6 +118,7 @@ complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l 
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l format -x -a 'json anet thumos'
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l ann -r -F
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l fps -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l classes -r -F
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l help
 complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l work-dir -r -F

@@ -191,3 +191,32 @@ def test_bad_inputs_are_one_line_errors(raw: tuple, tmp_path: Path) -> None:
     short.write_text(json.dumps({"0": {"video_0": [[0.1, 0.2, 0.5]]}}))
     assert_input_error(invoke("detections-to-regression", short, "--out", "-"), "short.json", "--no-regression")
     assert_input_error(invoke("detections-to-regression", path, "--out", "-", "--format", "thumos"), "--ann")
+
+
+def test_anet_format_scores_like_thumos14_through_the_activitynet_kit(tmp_path: Path) -> None:
+    """The same detections, in seconds with class names, give the same mAP@0.5 through `vidact eval
+    --metric mAP` (ActivityNet kit maths) as through `--dataset thumos14` (SSN's eval_ap)."""
+    outputs = random_outputs(5, num_videos=3, num_classes=3)
+    raw = tmp_path / "raw.json"
+    write_ssn_raw_outputs(raw, outputs)
+    gt = frame_gt(5)
+    proposals = proposal_file(tmp_path / "p.txt", gt)
+    names = ["run", "jump", "swim"]
+    (tmp_path / "classes.txt").write_text("\n".join(names) + "\n")
+    per_video = {v: {"duration_second": n / 30, "duration_frame": n, "fps": 30.0, "annotations": []}
+                 for v, n in NUM_FRAMES.items()}
+    for c, videos in gt.items():
+        for v, segments in videos.items():
+            per_video[v]["annotations"] += [{"segment": [round(s * NUM_FRAMES[v]) / 30, round(e * NUM_FRAMES[v]) / 30],
+                                             "label": names[c]} for s, e in segments]
+    (tmp_path / "gt.json").write_text(json.dumps(per_video))
+    anet = tmp_path / "anet.json"
+    assert invoke("detections-to-regression", raw, "--out", anet, "--format", "anet", "--ann", tmp_path / "gt.json",
+                  "--classes", tmp_path / "classes.txt").exit_code == 0
+    kit = json.loads(invoke("eval", "--metric", "mAP", "--ann", tmp_path / "gt.json", anet, "--json").stdout)
+    det = tmp_path / "det.json"
+    assert invoke("detections-to-regression", raw, "--out", det).exit_code == 0
+    ssn = json.loads(invoke("eval", "--metric", "mAP", "--dataset", "thumos14", "--ann", proposals, det,
+                            "--json").stdout)
+    assert ssn["metrics"]["mAP@0.50"] > 0
+    assert kit["metrics"]["mAP@0.50"] == pytest.approx(ssn["metrics"]["mAP@0.50"], abs=1e-5)

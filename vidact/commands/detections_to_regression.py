@@ -18,6 +18,7 @@ from vidact.data.annotations.ssn_detections import (
     read_thumos_ground_truth,
     write_text_output,
 )
+from vidact.engine.predict import read_class_names
 from vidact.errors import InputError
 from vidact.localization.detections import postprocess_detections
 
@@ -49,6 +50,9 @@ def detections_to_regression_command(
         "a THUMOS ground truth whose class range the detections must fit."))] = None,
     fps: Annotated[float, typer.Option("--fps", min=1e-6, help="Frame rate turning a proposal list's frames "
                                                               "into seconds.")] = 30.0,
+    classes: Annotated[Path | None, typer.Option(
+        "--classes", metavar="FILE", dir_okay=False, show_default="class indexes",
+        help="Class names, one per line (line k names class index k), for the labels of --format anet.")] = None,
 ) -> None:
     """Apply SSN location regression and per-class temporal NMS, as SSNDataset.evaluate does before scoring.
 
@@ -64,6 +68,8 @@ def detections_to_regression_command(
         vidact detections-to-regression raw.npz --out - | vidact eval --metric mAP --dataset thumos14 --ann val.txt -
 
         vidact detections-to-regression raw.npz --format thumos --ann val_proposals.txt --fps 30 --out submit.txt
+
+        vidact detections-to-regression raw.json --format anet --ann anet_anno_val.json --classes classes.txt --out det.json
     """
     if format is not OutFormat.json and ann is None:
         raise InputError(f"--format {format.value} needs --ann for the video durations")
@@ -79,7 +85,11 @@ def detections_to_regression_command(
         text = format_class_detections(detections)
     else:
         durations = read_durations(ann, fps)  # type: ignore[arg-type]
-        text = (format_anet if format is OutFormat.anet else format_thumos)(detections, durations, str(ann))
+        if format is OutFormat.anet:
+            names = read_class_names(classes) if classes is not None else None
+            text = format_anet(detections, durations, str(ann), names)
+        else:
+            text = format_thumos(detections, durations, str(ann))
     write_text_output(out, text)
     count = sum(len(rows) for per_video in detections for rows in per_video.values())
     err.print(f"{count} detections of {len(detections)} classes -> {out}", highlight=False, soft_wrap=True)

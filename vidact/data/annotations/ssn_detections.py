@@ -361,12 +361,23 @@ def format_thumos(detections: ClassDetections, durations: Mapping[str, float], a
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def format_anet(detections: ClassDetections, durations: Mapping[str, float], ann_name: str) -> str:
-    """ActivityNet detection JSON (label = class index as a string), scored by `vidact eval --metric mAP`."""
+def format_anet(detections: ClassDetections, durations: Mapping[str, float], ann_name: str,
+                class_names: Sequence[str] | None = None) -> str:
+    """ActivityNet detection JSON scored by `vidact eval --metric mAP`; labels are `class_names[index]`,
+    or the class index as a string.
+
+    Raises:
+        AnnotationError: a video without duration, or a class index beyond `class_names`.
+    """
+    if class_names is not None and len(detections) > len(class_names):
+        used = [c for c, per_video in enumerate(detections) if per_video and c >= len(class_names)]
+        if used:
+            raise AnnotationError(f"class index {used[0]} has no name: the class list has {len(class_names)}")
     results: dict[str, list[dict[str, Any]]] = {}
     for class_idx, video_id, seconds, scores in _seconds(detections, durations, ann_name):
+        label = class_names[class_idx] if class_names is not None else str(class_idx)
         results.setdefault(video_id, []).extend(
-            {"label": str(class_idx), "score": score, "segment": segment}
+            {"label": label, "score": score, "segment": segment}
             for segment, score in zip(seconds.tolist(), scores.tolist(), strict=True))
     return json.dumps({"version": "VERSION 1.3", "results": results, "external_data": {}}) + "\n"
 
