@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from vidact.errors import RecipeError
 from vidact.models import build_model
 from vidact.models.heads.ssn_head import SSNHead, STPPTest, STPPTrain
 from vidact.models.losses.ssn_loss import SSNLoss, ohem_hinge_loss
@@ -197,6 +198,8 @@ def test_built_model_trains_and_tests() -> None:
     assert result["activity_scores"].shape == (2, 4) and result["completeness_scores"].shape == (2, 3)
     assert result["bbox_preds"].shape == (2, 3, 2)
     assert np.isfinite(result["activity_scores"]).all()
+    with pytest.raises(RecipeError, match="proposal_tick_list"):  # e.g. an EvalHook's plain forward
+        model(torch.randn(1, 10, 3, 32, 32), return_loss=False)
 
 
 def test_tsm_backbone_pads_test_frames_to_whole_groups() -> None:

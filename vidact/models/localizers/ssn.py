@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vidact.errors import RecipeError
 from vidact.localization.detections import SSNVideoOutput
 from vidact.models.heads.ssn_head import SSNHead
 from vidact.models.losses.ssn_loss import SSNLoss
@@ -73,6 +74,12 @@ class SSN(nn.Module):
     def forward(self, imgs: torch.Tensor, label: Any = None, return_loss: bool = True,
                 **kwargs: Any) -> dict[str, torch.Tensor] | list[dict[str, Any]]:
         """Training: the dict of losses; testing (`return_loss=False`): a list with one result dict per video."""
+        keys = TRAIN_KEYS if return_loss else TEST_KEYS
+        missing = [k for k in keys if k not in kwargs]
+        if missing:
+            raise RecipeError(f"SSN {'training' if return_loss else 'testing'} needs the batch keys {list(keys)}; "
+                              f"missing {missing}", hint="Collect them in the pipeline; SSN is evaluated with "
+                              "`vidact test` + `vidact detections-to-regression`, not by a data.val EvalHook")
         if return_loss:
             return self.forward_train(imgs, **{k: kwargs[k] for k in TRAIN_KEYS})
         return self.forward_test(imgs, **{k: kwargs[k] for k in TEST_KEYS})
