@@ -183,6 +183,12 @@ def test_bad_inputs_are_one_line_errors(raw: tuple, tmp_path: Path) -> None:
     other = json.loads(path.read_text()) | {"model": "TSN"}
     (tmp_path / "tsn.json").write_text(json.dumps(other))
     assert_input_error(invoke("detections-to-regression", tmp_path / "tsn.json", "--out", "-"), "tsn.json", "'TSN'")
+    (tmp_path / "rec.json").write_text(json.dumps({"scores": [[0.1, 0.9]], "protocol": {"num_clips": 1}}))
+    assert_input_error(invoke("detections-to-regression", tmp_path / "rec.json", "--out", "-"), "rec.json",
+                       "recognition scores")
+    (tmp_path / "bmn.json").write_text(json.dumps({"results": {"v": [{"segment": [0, 1], "score": 0.5}]}}))
+    assert_input_error(invoke("eval", "--metric", "mAP", "--dataset", "thumos14", "--ann", good,
+                              tmp_path / "bmn.json"), "bmn.json", "ActivityNet-style results")
     (tmp_path / "scores.json").write_text(json.dumps([[0.1, 0.9], [0.8, 0.2]]))
     assert_input_error(invoke("detections-to-regression", tmp_path / "scores.json", "--out", "-"), "scores.json")
     assert_input_error(invoke("eval", "--metric", "mAP", "--dataset", "thumos14", "--ann", good, path),

@@ -68,6 +68,7 @@ def read_ssn_detections_input(path: str | Path) -> list[SSNVideoOutput] | ClassD
     if data.startswith(_NPZ_MAGIC):
         return _raw_from_npz(data, name)
     obj = parse_json(data, name)
+    _refuse_other_outputs(obj, name)
     if isinstance(obj, dict) and ("model" in obj or "videos" in obj or "format" in obj):
         return _raw_from_json(obj, name)
     return parse_class_detections(obj, name)
@@ -85,11 +86,22 @@ def read_class_detections(path: str | Path, *, num_classes: int | None = None) -
         raise AnnotationError(f"{name}: an .npz file; expected per-class detections JSON",
                               hint="turn SSN raw output into detections with `vidact detections-to-regression`")
     obj = parse_json(data, name)
+    _refuse_other_outputs(obj, name)
     if isinstance(obj, dict) and ("model" in obj or "videos" in obj or "format" in obj):
         _check_model(obj.get("model"), obj.get("format"), name)
         raise AnnotationError(f"{name}: SSN raw output, not per-class detections",
                               hint="run `vidact detections-to-regression` on it first")
     return parse_class_detections(obj, name, num_classes=num_classes)
+
+
+def _refuse_other_outputs(obj: Any, name: str) -> None:
+    """One-line errors for the outputs of other models that a pipeline may feed here by mistake."""
+    if isinstance(obj, dict) and "scores" in obj:
+        raise AnnotationError(f'{name}: recognition scores ("scores"), not SSN raw output or per-class detections',
+                              hint="run `vidact test` on an SSN recipe")
+    if isinstance(obj, dict) and "results" in obj:
+        raise AnnotationError(f'{name}: ActivityNet-style results ("results"), not SSN raw output or per-class '
+                              "detections", hint="score those with `vidact eval --metric mAP --ann GT.json`")
 
 
 def parse_class_detections(obj: Any, name: str, *, num_classes: int | None = None,
