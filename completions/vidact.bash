@@ -18,6 +18,8 @@ _vidact() {
             "dataset/convert/thumos-to-anet") path="dataset/convert/thumos-to-anet" ;;
             "dataset/convert/thumos-to-ssn") path="dataset/convert/thumos-to-ssn" ;;
             "dataset/synth") path="dataset/synth" ;;
+            "dataset/synth-proposals") path="dataset/synth-proposals" ;;
+            "/detections-to-regression") path="detections-to-regression" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
             "/extract-frames") path="extract-frames" ;;
@@ -42,17 +44,17 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "build check convert synth --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth synth-proposals --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "build check convert synth" -- "$cur"))
+                COMPREPLY=($(compgen -W "build check convert synth synth-proposals" -- "$cur"))
             fi ;;
         "dataset/build")
             case "$prev" in
@@ -154,6 +156,29 @@ _vidact() {
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
+        "dataset/synth-proposals")
+            case "$prev" in
+                --per-gt|--num-random|--seed) COMPREPLY=(); return ;;
+                --classes|--out|-o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--classes --out -o --sliding-windows --per-gt --num-random --seed --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "detections-to-regression")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "json anet thumos" -- "$cur")); return ;;
+                --nms|--top-k|--cls-top-k|--fps) COMPREPLY=(); return ;;
+                --out|-o|--cls-score-dict|--ann|--classes) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --nms --top-k --cls-top-k --cls-score-dict --no-regression --format --ann --fps --classes --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
         "doctor")
             case "$prev" in
                 --work-dir) COMPREPLY=($(compgen -f -- "$cur")); return ;;
@@ -171,10 +196,10 @@ _vidact() {
                 --ann-format) COMPREPLY=($(compgen -W "auto video rawframe" -- "$cur")); return ;;
                 --normalize) COMPREPLY=($(compgen -W "true pred all" -- "$cur")); return ;;
                 --topk|--num-classes|--max-avg-proposals) COMPREPLY=(); return ;;
-                --ann|--subset|--plot) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --ann|--subset|--plot|--dataset) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --json --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --dataset --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))
@@ -212,7 +237,8 @@ _vidact() {
         "proposals/bmn")
             case "$prev" in
                 --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
-                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers|-j) COMPREPLY=(); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
@@ -222,7 +248,8 @@ _vidact() {
             fi ;;
         "proposals/bsp")
             case "$prev" in
-                --ann|--out|-o|--top-k|--boundary-ratio|--num-sample-start|--num-sample-end|--num-sample-action|--num-sample-interp|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --top-k|--boundary-ratio|--num-sample-start|--num-sample-end|--num-sample-action|--num-sample-interp|--workers|-j) COMPREPLY=(); return ;;
+                --ann|--out|-o|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --out -o --top-k --boundary-ratio --num-sample-start --num-sample-end --num-sample-action --num-sample-interp --shard --workers -j --json --help" -- "$cur"))
@@ -233,7 +260,8 @@ _vidact() {
         "proposals/pem")
             case "$prev" in
                 --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
-                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers|-j) COMPREPLY=(); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))
@@ -243,7 +271,8 @@ _vidact() {
             fi ;;
         "proposals/pgm")
             case "$prev" in
-                --ann|--out|-o|--temporal-scale|--peak-threshold|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --temporal-scale|--peak-threshold|--workers|-j) COMPREPLY=(); return ;;
+                --ann|--out|-o|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --out -o --temporal-scale --peak-threshold --shard --workers -j --json --help" -- "$cur"))
@@ -253,7 +282,8 @@ _vidact() {
             fi ;;
         "proposals/run")
             case "$prev" in
-                --work-dir|--set|-s|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers|-j) COMPREPLY=(); return ;;
+                --work-dir|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--work-dir --set -s --workers -j --json --help" -- "$cur"))
@@ -264,7 +294,8 @@ _vidact() {
         "proposals/tem")
             case "$prev" in
                 --split) COMPREPLY=($(compgen -W "train val test" -- "$cur")); return ;;
-                --checkpoint|-c|--out|-o|--set|-s|--shard|--workers|-j) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                --workers|-j) COMPREPLY=(); return ;;
+                --checkpoint|-c|--out|-o|--set|-s|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--checkpoint -c --out -o --split --set -s --shard --workers -j --json --help" -- "$cur"))

@@ -2,6 +2,7 @@
 # Use: copy to ~/.config/fish/completions/vidact.fish
 complete -c vidact -f
 complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets and their annotation files.'
+complete -c vidact -n '__fish_use_subcommand' -a detections-to-regression -d 'Apply SSN location regression and per-class temporal NMS,...'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
@@ -14,11 +15,12 @@ complete -c vidact -n '__fish_use_subcommand' -l debug
 complete -c vidact -n '__fish_use_subcommand' -l log-level -x -a 'debug info warning error'
 complete -c vidact -n '__fish_use_subcommand' -l version
 complete -c vidact -n '__fish_use_subcommand' -l help
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a build -d 'Write train/val annotation lists (reference formats) and...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a check -d 'Pre-flight every entry of an annotation list: exists,...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
-complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a build -d 'Write train/val annotation lists (reference formats) and...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a check -d 'Pre-flight every entry of an annotation list: exists,...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a convert -d 'Convert temporal annotations: ActivityNet JSON <->...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a synth -d 'Generate a small synthetic dataset of real H.264 videos...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -a synth-proposals -d 'Write an SSN proposal list (frames, with each proposals...'
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and not __fish_seen_subcommand_from build check convert synth synth-proposals' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l format -x -a 'videos rawframes'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from build' -l split-ratio -x
@@ -101,6 +103,27 @@ complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_sub
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -l help
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth ; and not __fish_seen_subcommand_from recognition localization' -a 'recognition localization'
 complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth' -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l sliding-windows
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l per-gt -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l num-random -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l seed -x
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l json
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -l help
+complete -c vidact -n '__fish_seen_subcommand_from dataset ; and __fish_seen_subcommand_from synth-proposals' -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l nms -x
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l top-k -x
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l cls-top-k -x
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l cls-score-dict -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l no-regression
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l format -x -a 'json anet thumos'
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l ann -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l fps -x
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l classes -r -F
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -l help
+complete -c vidact -n '__fish_seen_subcommand_from detections-to-regression' -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l json
 complete -c vidact -n '__fish_seen_subcommand_from doctor' -l help
@@ -115,6 +138,7 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l normalize -x -a 'tru
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l subset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l max-avg-proposals -x
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l plot -r -F
+complete -c vidact -n '__fish_seen_subcommand_from eval' -l dataset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
@@ -152,20 +176,20 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l split -x -a 'train val test'
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l shard -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bmn' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l ann -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l out -s o -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l top-k -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l boundary-ratio -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-start -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-end -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-action -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-interp -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l top-k -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l boundary-ratio -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-start -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-end -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-action -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l num-sample-interp -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l shard -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from bsp' -F
@@ -174,22 +198,22 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l split -x -a 'train val test'
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l shard -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pem' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l ann -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l out -s o -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l temporal-scale -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l peak-threshold -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l temporal-scale -x
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l peak-threshold -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l shard -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from pgm' -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l work-dir -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l set -s s -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from run' -F
@@ -198,7 +222,7 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l split -x -a 'train val test'
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l shard -r -F
-complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l workers -s j -x
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -F

@@ -53,10 +53,11 @@ def test_bsn_recipe_name_gives_features_scale_and_work_dir(path):
 @pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: str(p.relative_to(RECIPES)))
 def test_recipe_name_and_work_dir_follow_convention(path):
     recipe = load_recipe(path)
-    model_name, backbone, dataset = path.stem.split("_", 2)
-    assert backbone.startswith("r") and dataset in {"kinetics400", "ucf101"}
+    model_name, backbone, rest = path.stem.split("_", 2)
+    dataset = rest.split("_")[-1]  # the reference's schedule may come first: ssn_r50_450e_thumos14
+    assert backbone.startswith("r") and dataset in {"kinetics400", "ucf101", "thumos14"}
     assert recipe.work_dir == f"work_dirs/{path.stem}"
-    num_classes = {"kinetics400": 400, "ucf101": 101}[dataset]
+    num_classes = {"kinetics400": 400, "ucf101": 101, "thumos14": 20}[dataset]
     assert recipe.model.cls_head.num_classes == num_classes
 
 

@@ -129,6 +129,7 @@ def _setup_logging(level_name: str) -> None:
 def _register() -> None:
     """Attach every implemented subcommand. Unimplemented commands are simply not listed."""
     from vidact.commands import dataset, doctor, eval as eval_cmd, extract_frames, predict, recipe, test, train
+    from vidact.commands import detections_to_regression
 
     app.add_typer(dataset.app, name="dataset")
     app.command("extract-frames")(extract_frames.extract_frames_command)
@@ -140,6 +141,7 @@ def _register() -> None:
     app.command("predict")(predict.predict_command)
     from vidact.commands import proposals  # own line: merges with the import above stay trivial
     app.add_typer(proposals.app, name="proposals")
+    app.command("detections-to-regression")(detections_to_regression.detections_to_regression_command)
 
 
 _register()

@@ -74,6 +74,10 @@ def eval_command(
     plot: Annotated[Path | None, typer.Option(
         "--plot", metavar="PNG", rich_help_panel=_OUT, show_default=False,
         help="Write the confusion matrix or the AR@AN curve as a PNG (needs matplotlib).")] = None,
+    dataset: Annotated[str | None, typer.Option(
+        "--dataset", metavar="NAME", rich_help_panel=_LOC, show_default=False,
+        help="thumos14: SSN's THUMOS'14 mAP of per-class detections (--ann: proposal list or per-class JSON).")
+    ] = None,
     json_out: _common.JsonOpt = False,
 ) -> None:
     """Evaluate predictions: top-k / mean-class accuracy, mAP, confusion matrix, AR@AN, detection mAP.
@@ -89,6 +93,7 @@ def eval_command(
         vidact eval --metric mAP --ann gt.json --json detections.json
 
         vidact eval scores.json     # the annotation file recorded by vidact test
+        vidact eval --metric mAP --dataset thumos14 --ann proposals_val.txt detections.json
     """
     if ann is None:
         from vidact.io.provenance import recorded_annotation
@@ -98,8 +103,10 @@ def eval_command(
                           soft_wrap=True)
     if ann == "-" and predictions == "-":
         raise InputError("only one of --ann and SCORES|RESULTS can be '-' (stdin)")
-    task, metrics = resolve_metrics(metric or default_metrics(ann, multi_class=multi_class))
-    if task == "recognition":
+    task, metrics = resolve_metrics(metric or (["mAP"] if dataset else default_metrics(ann, multi_class=multi_class)))
+    if dataset is not None:
+        result = _thumos14(dataset, metrics, ann, predictions)
+    elif task == "recognition":
         scores, labels = _load_recognition(predictions, ann, ann_format.value, multi_class, num_classes)
         result = evaluate_recognition(scores, labels, metrics=metrics, topk=topk,
                                       normalize=normalize.value if normalize else None)
@@ -113,7 +120,25 @@ def eval_command(
         _write_plot(result, plot)
     _render(result, plot)
     if json_out:
-        _common.print_json({k: getattr(result, k) for k in ("metrics", "warnings", "protocol", "inputs")})
+        extra = {"per_class_ap": result.tables["ap"]} if "ap" in result.tables else {}
+        _common.print_json({k: getattr(result, k) for k in ("metrics", "warnings", "protocol", "inputs")} | extra)
+
+
+def _thumos14(dataset: str, metrics: list[str], ann: str, predictions: str) -> EvalResult:
+    """SSN's THUMOS'14 mAP: --ann is a proposal list or per-class JSON, predictions per-class detections."""
+    from vidact.data.annotations.ssn_detections import read_class_detections, read_thumos_ground_truth
+    from vidact.evaluation.thumos14 import evaluate_thumos14
+
+    if dataset != "thumos14" or metrics != ["mAP"]:
+        raise InputError(f"--dataset {dataset} --metric {' '.join(metrics)}: only --dataset thumos14 with "
+                         "--metric mAP is supported")
+    gt = read_thumos_ground_truth(ann)
+    detections = read_class_detections(predictions, num_classes=max(gt, default=-1) + 1)
+    return evaluate_thumos14(gt, detections, gt_name=_name(ann), detections_name=_name(predictions))
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
 
 
 def _load_recognition(predictions: str, ann: str, ann_format: str, multi_class: bool,
@@ -150,7 +175,7 @@ def _render(result: EvalResult, plot: Path | None) -> None:
     table = _table(f"vidact eval: {result.task}", "metric", "value")
     for name, value in result.metrics.items():
         if not name.startswith("confusion_matrix"):
-            table.add_row(name, f"{value:.2f} %" if name == "auc" else f"{value:.4f}")
+            table.add_row(name, "null" if value is None else f"{value:.2f} %" if name == "auc" else f"{value:.4f}")
     if table.row_count:
         err.print(table)
     if result.protocol:

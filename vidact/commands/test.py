@@ -14,7 +14,8 @@ CheckpointOpt = Annotated[
 ]
 OutOpt = Annotated[
     Path, typer.Option("--out", metavar="SCORES", show_default=False,
-                       help="Scores file: .json (with its protocol) or .npy (protocol in SCORES.protocol.json).")
+                       help="Scores file: .json (with its protocol) or .npy (protocol in SCORES.protocol.json); "
+                            "SSN recipes: raw outputs, .json or .npz.")
 ]
 EvalOpt = Annotated[
     list[str] | None,
@@ -50,6 +51,8 @@ def test_command(
         vidact test recipes/toy/tsm.yaml --checkpoint best.pth --out s.json --eval top_k_accuracy --json
 
         torchrun --nproc-per-node 4 -m vidact test recipes/tsm_r50_kinetics400.yaml --checkpoint best.pth --out s.npy
+
+    On an SSN recipe it writes the raw per-video outputs (.json or .npz) for `vidact detections-to-regression`.
     """
     from vidact.schemas.load import load_recipe
 
@@ -60,9 +63,13 @@ def test_command(
     if result["out"] is None:  # a torchrun rank other than 0: rank 0 reports
         return
     p = result["protocol"]
-    err.print(f"wrote {out}: {result['num_samples']} videos x {result['num_classes']} classes "
-              f"({p['num_clips']} clips x {p['num_crops']} crops, {p['aggregation']})", highlight=False,
-              soft_wrap=True)
+    if p.get("model") == "SSN":  # raw per-proposal outputs for `vidact detections-to-regression`
+        err.print(f"wrote {out}: SSN raw outputs of {result['num_samples']} videos, {result['num_proposals']} "
+                  f"proposals, {result['num_classes']} classes", highlight=False, soft_wrap=True)
+    else:
+        err.print(f"wrote {out}: {result['num_samples']} videos x {result['num_classes']} classes "
+                  f"({p['num_clips']} clips x {p['num_crops']} crops, {p['aggregation']})", highlight=False,
+                  soft_wrap=True)
     for name, value in result["metrics"].items():
         err.print(f"{name}: {value:.4f}", highlight=False)
     if as_json:

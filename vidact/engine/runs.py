@@ -196,6 +196,10 @@ def test_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.Pat
 
     if not hasattr(recipe, "model"):
         raise RecipeError("a BSN chain recipe writes proposals: run it with `vidact proposals run`")
+    if recipe.model.type == "SSN":  # raw per-proposal outputs, not a score matrix
+        from vidact.engine.ssn_runs import test_ssn_recipe
+
+        return test_ssn_recipe(recipe, checkpoint=checkpoint, out=out, metrics=metrics)
     data = recipe.data
     if recipe.model.type in ("BMN", "TEM", "PEM"):
         command = {"BMN": "bmn", "TEM": "tem", "PEM": "pem"}[recipe.model.type]

@@ -346,12 +346,15 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
 
 
 def forward_batch(model: nn.Module, batch: Mapping[str, Any], return_loss: bool) -> Any:
-    """One forward pass on a collated batch: recognizers take `(imgs, label)`, localizers (TEM, PEM,
-    BMN: no `imgs`) take the batch's fields as keyword arguments, as the reference models do."""
+    """One forward pass on a collated batch: recognizers (and SSN) take `(imgs, label)`, localizers
+    without `imgs` (TEM, PEM, BMN) take the batch's fields as keyword arguments, as the reference
+    models do."""
     if "imgs" not in batch:
         return model(**batch, return_loss=return_loss)
     if return_loss:
-        return model(batch["imgs"], batch["label"], return_loss=True)
+        # Fields a model declares besides imgs and label (SSN's proposal data) go as keywords.
+        extra = {key: batch[key] for key in getattr(getattr(model, "module", model), "batch_keys", ())}
+        return model(batch["imgs"], batch.get("label"), return_loss=True, **extra)
     return model(batch["imgs"], return_loss=False)
 
 

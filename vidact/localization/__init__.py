@@ -1,11 +1,12 @@
 """Public post-processing API for temporal localization, under MMAction's names and conventions.
 
 BSN's proposal generation (PGM) and proposal features (BSP), temporal IoU/IoP, Gaussian soft-NMS
-(BSN/BMN), hard temporal NMS and the SSN evaluation helpers; arrays in, arrays out, vectorised over
+(BSN/BMN), hard temporal NMS and the SSN detection pipeline; arrays in, arrays out, vectorised over
 proposals.
 """
 
 from vidact.localization.bsn import generate_bsp_feature, generate_candidate_proposals
+from vidact.localization.detections import regress_and_nms, results_to_detections, thumos14_map
 from vidact.localization.iou import temporal_iop, temporal_iou
 from vidact.localization.nms import soft_nms, temporal_nms
 from vidact.localization.post_processing import post_processing
@@ -18,8 +19,11 @@ __all__ = [
     "load_localize_proposal_file",
     "perform_regression",
     "post_processing",
+    "regress_and_nms",
+    "results_to_detections",
     "soft_nms",
     "temporal_iop",
     "temporal_iou",
     "temporal_nms",
+    "thumos14_map",
 ]

@@ -3,11 +3,12 @@ them from recipe specs (`build_model(recipe.model)`)."""
 
 from vidact.models.build import build_backbone, build_head, build_loss, build_model
 from vidact.models.common.layers import to_channels_last
-from vidact.models.registry import BACKBONES, HEADS, LOSSES, RECOGNIZERS
+from vidact.models.registry import BACKBONES, HEADS, LOCALIZERS, LOSSES, RECOGNIZERS
 
 __all__ = [
     "BACKBONES",
     "HEADS",
+    "LOCALIZERS",
     "LOSSES",
     "RECOGNIZERS",
     "build_backbone",

@@ -22,6 +22,7 @@ from vidact.models import losses as _losses  # noqa: F401
 from vidact.models import recognizers as _recognizers  # noqa: F401
 from vidact.models.backbones.resnet3d_slowfast import ResNet3dPathway
 from vidact.models.heads.base import AvgConsensus
+from vidact.models.heads.ssn_head import STPPTest, STPPTrain
 from vidact.models.registry import BACKBONES, HEADS, LOCALIZERS, LOSSES, RECOGNIZERS
 from vidact.registry import Registry
 from vidact.schemas import model as specs
@@ -51,8 +52,11 @@ def build_backbone(spec: BaseModel | Mapping[str, Any]) -> nn.Module:
 
 
 def build_head(spec: BaseModel | Mapping[str, Any]) -> nn.Module:
-    """A head from its spec (`TSNHeadSpec`, `TSMHeadSpec`, `I3DHeadSpec`, `SlowFastHeadSpec`) or a dict."""
-    return _build(HEADS, _validate(spec, _HEAD_SPECS, "head"))
+    """A head from its spec (`TSNHeadSpec`, `TSMHeadSpec`, `I3DHeadSpec`, `SlowFastHeadSpec`, `SSNHeadSpec`) or a dict."""
+    spec = _validate(spec, _HEAD_SPECS, "head")
+    if isinstance(spec, specs.SSNHeadSpec):
+        return _build(HEADS, spec, consensus=_stpp(spec.consensus, spec.num_classes))
+    return _build(HEADS, spec)
 
 
 def build_loss(spec: BaseModel | Mapping[str, Any]) -> nn.Module:
@@ -102,6 +106,13 @@ def _argument(value: Any) -> Any:
     if isinstance(value, FAMILIES["heads"]):
         return build_head(value)
     return value
+
+
+def _stpp(spec: specs.STPPTrainSpec | specs.STPPTestSpec, num_classes: int) -> STPPTrain | STPPTest:
+    """SSN's pyramid pooling; the test form takes the head's classes, as the reference."""
+    if isinstance(spec, specs.STPPTestSpec):
+        return STPPTest(num_classes, spec.use_regression, spec.stpp_stage)
+    return STPPTrain(spec.stpp_stage or spec.stpp_cfg, spec.num_segments_list or spec.num_seg)
 
 
 def _pathway(spec: specs.ResNet3dPathwaySpec) -> ResNet3dPathway:

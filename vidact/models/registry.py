@@ -17,4 +17,4 @@ LOSSES: Registry[type[nn.Module]] = Registry("loss")
 RECOGNIZERS: Registry[type[nn.Module]] = Registry("model")
 """Recognizer2D / Recognizer3D. Localizers (TEM, PEM, BMN, SSN) get their own registry with them."""
 LOCALIZERS: Registry[type[nn.Module]] = Registry("model")
-"""TEM / PEM / BMN: temporal localizers, built by `build_model` like the recognizers."""
+"""TEM / PEM / BMN / SSN: temporal localizers, built by `build_model` like the recognizers."""

@@ -114,6 +114,10 @@ class AvgConsensusSpec(ComponentSpec):
     dim: int = 1
 
 
+StageCfg = Union[PositiveInt, tuple[PositiveInt, ...]]
+"""One stage of an SSN pyramid: parts, or a tuple of pyramid levels (e.g. (1, 2))."""
+
+
 class STPPTrainSpec(ComponentSpec):
     """SSN structured temporal pyramid pooling, training form."""
 
@@ -121,6 +125,9 @@ class STPPTrainSpec(ComponentSpec):
     standalong_classifier: bool = True
     stpp_cfg: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 1, 1)
     num_seg: tuple[PositiveInt, PositiveInt, PositiveInt] = (2, 5, 2)
+    # The names MMAction's SSN configs use; when given they win over stpp_cfg / num_seg.
+    stpp_stage: tuple[StageCfg, StageCfg, StageCfg] | None = None
+    num_segments_list: tuple[PositiveInt, PositiveInt, PositiveInt] | None = None
 
 
 class STPPTestSpec(ComponentSpec):
@@ -129,7 +136,7 @@ class STPPTestSpec(ComponentSpec):
     type: Literal["STPPTest"]
     num_classes: PositiveInt = 20
     use_regression: bool = True
-    stpp_stage: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 1, 1)
+    stpp_stage: tuple[StageCfg, StageCfg, StageCfg] = (1, 1, 1)
 
 
 # ---- backbones ---------------------------------------------------------------------------------

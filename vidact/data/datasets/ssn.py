@@ -20,8 +20,8 @@ from vidact.arguments import check_int, check_int_pair
 from vidact.data.datasets.base import BaseDataset, PipelineArg
 from vidact.data.datasets.failures import FailureBudget
 from vidact.errors import AnnotationError
-from vidact.evaluation import softmax
-from vidact.localization import eval_ap, load_localize_proposal_file, perform_regression, temporal_nms
+from vidact.localization import eval_ap, load_localize_proposal_file
+from vidact.localization.detections import plain_detections, regress_and_nms, results_to_detections
 from vidact.localization.iou import temporal_iou_matrix
 from vidact.schemas.data import SSNTestCfgSpec, SSNTrainCfgSpec
 
@@ -401,28 +401,8 @@ class SSNDataset(BaseDataset):
         `softmax_before_filter`, `cls_top_k` and other keyword arguments are accepted and unused, as
         in the reference.
         """
-        num_classes = np.asarray(results[0]["activity_scores"]).shape[1] - 1
-        detections: list[dict[str, np.ndarray]] = [{} for _ in range(num_classes)]
-        for info, result in zip(self.video_infos, results, strict=True):
-            relative = np.asarray(result["relative_proposal_list"], dtype=np.float64).reshape(-1, 2)
-            num_proposals = relative.shape[0]
-            combined = softmax(np.asarray(result["activity_scores"])[:, 1:], dim=1) * np.exp(
-                np.asarray(result["completeness_scores"]))  # (P, K)
-            bbox_preds = result.get("bbox_preds")
-            if bbox_preds is None:
-                bbox_preds = np.zeros((num_proposals, num_classes, 2), dtype=np.float32)
-            bbox_preds = np.asarray(bbox_preds).reshape(num_proposals, num_classes, 2)
-            if top_k <= 0:
-                kept_proposal = np.repeat(np.arange(num_proposals), num_classes)
-                kept_class = np.tile(np.arange(num_classes), num_proposals)
-            else:
-                keep = np.argsort(combined.ravel())[-top_k:]
-                kept_proposal, kept_class = keep // num_classes, keep % num_classes
-            rows = np.concatenate([relative[kept_proposal], combined[kept_proposal, kept_class][:, None],
-                                   bbox_preds[kept_proposal, kept_class]], axis=1)
-            for class_idx in np.unique(kept_class).tolist():
-                detections[class_idx][info["video_id"]] = rows[kept_class == class_idx]
-        return detections
+        video_ids = [info["video_id"] for info in self.video_infos]
+        return results_to_detections(results, video_ids, top_k=top_k)
 
     def evaluate(self, results: list, metrics: str | Sequence[str] = "mAP", eval_dataset: str = "thumos14",
                  **kwargs: Any) -> dict[str, float]:
@@ -443,14 +423,9 @@ class SSNDataset(BaseDataset):
             raise ValueError(f"eval_dataset {eval_dataset!r} is not supported; supported: 'thumos14'")
         self._warn_substituted(log)
         detections = self.results_to_detections(results, **self.evaluater.model_dump())
-        for per_video in detections:
-            for video_id, rows in per_video.items():
-                rows = perform_regression(rows) if self.use_regression else rows
-                per_video[video_id] = temporal_nms(rows, self.evaluater.nms)
+        detections = regress_and_nms(detections, self.evaluater.nms, self.use_regression)
         all_gts = self.get_all_gts()
-        plain = {class_idx: [[video_id, class_idx, *row[:3]] for video_id, rows in per_video.items()
-                             for row in rows.tolist()]
-                 for class_idx, per_video in enumerate(detections)}
+        plain = plain_detections(detections)
         iou_range = np.arange(0.1, 1.0, 0.1)
         map_ious = eval_ap(plain, {c: all_gts.get(c, {}) for c in plain}, iou_range).mean(axis=0)
         return {f"mAP@{iou:.02f}": float(value) for iou, value in zip(iou_range, map_ious, strict=True)}

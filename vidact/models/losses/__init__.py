@@ -8,6 +8,7 @@ from vidact.models.losses.binary_logistic_regression_loss import (
 from vidact.models.losses.bmn_loss import BMNLoss
 from vidact.models.losses.cross_entropy_loss import BCELossWithLogits, CrossEntropyLoss
 from vidact.models.losses.nll_loss import NLLLoss
+from vidact.models.losses.ssn_loss import OHEMHingeLoss, SSNLoss
 
 __all__ = [
     "BCELossWithLogits",
@@ -16,5 +17,7 @@ __all__ = [
     "BinaryLogisticRegressionLoss",
     "CrossEntropyLoss",
     "NLLLoss",
+    "OHEMHingeLoss",
+    "SSNLoss",
     "binary_logistic_regression_loss",
 ]
