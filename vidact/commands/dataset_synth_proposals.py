@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from vidact.commands._common import JsonOpt, err, print_json
+from vidact.data.annotations.lists import read_class_names
 from vidact.data.annotations.ssn_proposals import make_proposal_list
-from vidact.engine.predict import read_class_names
 from vidact.io.files import atomic_write_text
 
 

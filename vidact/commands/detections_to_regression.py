@@ -18,7 +18,7 @@ from vidact.data.annotations.ssn_detections import (
     read_thumos_ground_truth,
     write_text_output,
 )
-from vidact.engine.predict import read_class_names
+from vidact.data.annotations.lists import read_class_names
 from vidact.errors import InputError
 from vidact.localization.detections import postprocess_detections
 

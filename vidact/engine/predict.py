@@ -18,6 +18,7 @@ from torch import nn
 
 from vidact.errors import CheckpointError, DecodeError, InputError, RecipeError
 from vidact.evaluation.recognition import softmax
+from vidact.data.annotations.lists import read_class_names
 
 log = logging.getLogger(__name__)
 
@@ -111,21 +112,6 @@ def load_model(recipe: Any, checkpoint: str | os.PathLike) -> nn.Module:
         raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
                               hint="use the recipe the checkpoint was trained with") from None
     return model.eval()
-
-
-def read_class_names(path: str | os.PathLike) -> list[str]:
-    """Class names from a file with one name per line (label = line number, blank lines skipped).
-
-    Raises:
-        InputError: the file is missing or empty.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such classes file")
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not names:
-        raise InputError(f"{path}: no class names")
-    return names
 
 
 def _test_spec(recipe: Any) -> Any:

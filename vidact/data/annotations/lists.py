@@ -19,7 +19,7 @@ from typing import Literal
 
 import numpy as np
 
-from vidact.errors import AnnotationError
+from vidact.errors import AnnotationError, InputError
 from vidact.io.files import read_text
 
 ListFormat = Literal["video", "rawframe"]
@@ -203,3 +203,18 @@ def _non_negative_int(name: str, line_no: int, field: str) -> int:
     if not 0 <= value < 2**63:
         raise AnnotationError(f"{name}:{line_no}: expected a non-negative integer, got {field!r}")
     return value
+
+
+def read_class_names(path: str | Path) -> list[str]:
+    """Class names from a file with one name per line (label = line number, blank lines skipped).
+
+    Raises:
+        InputError: the file is missing or empty.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such classes file")
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not names:
+        raise InputError(f"{path}: no class names")
+    return names

@@ -59,7 +59,8 @@ class TEM(nn.Module):
     """
 
     def __init__(self, temporal_dim: int, boundary_ratio: float, tem_feat_dim: int, tem_hidden_dim: int,
-                 tem_match_threshold: float, loss_cls: nn.Module, loss_weight: float = 2, output_dim: int = 3,
+                 tem_match_threshold: float, loss_cls: nn.Module | None = None, loss_weight: float = 2,
+                 output_dim: int = 3,
                  conv1_ratio: float = 1, conv2_ratio: float = 1, conv3_ratio: float = 0.01) -> None:
         super().__init__()
         self.temporal_dim = temporal_dim
@@ -68,6 +69,10 @@ class TEM(nn.Module):
         self.c_hidden = tem_hidden_dim
         self.match_threshold = tem_match_threshold
         self.output_dim = output_dim
+        if loss_cls is None:  # the spec's default component
+            from vidact.models.losses import BinaryLogisticRegressionLoss
+
+            loss_cls = BinaryLogisticRegressionLoss()
         self.loss_cls = loss_cls
         self.loss_weight = loss_weight
         self.conv1_ratio, self.conv2_ratio, self.conv3_ratio = conv1_ratio, conv2_ratio, conv3_ratio
