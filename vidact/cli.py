@@ -129,6 +129,8 @@ def _register() -> None:
     app.command("predict")(predict.predict_command)
     from vidact.commands import proposals  # own line: merges with the import above stay trivial
     app.add_typer(proposals.app, name="proposals")
+    from vidact.commands import checkpoint  # own line: merges with the import above stay trivial
+    app.add_typer(checkpoint.app, name="checkpoint")
 
 
 _register()
