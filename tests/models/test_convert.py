@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 
@@ -18,6 +16,8 @@ from vidact.models.convert import (
     read_checkpoint_file,
 )
 from vidact.schemas.load import load_recipe
+
+from mmaction_names import to_mmaction_2d
 
 CSN_R152 = {
     "type": "Recognizer3D",
@@ -117,30 +117,13 @@ def test_mmaction_names_map_onto_our_modules(family: str) -> None:
         assert tuple(own[ours].shape) == shape, ours
 
 
-def _to_mmaction_2d(key: str, tsm: bool) -> str:
-    """vidact 2D ResNet name -> MMAction's, written out case by case (the inverse of the rules)."""
-    prefix, name = key.split(".", 1)
-    if prefix != "backbone":
-        return key
-    if m := re.fullmatch(r"(conv|bn)1\.(\w+)", name):
-        return f"backbone.conv1.{'conv' if m[1] == 'conv' else 'bn'}.{m[2]}"
-    if m := re.fullmatch(r"(layer\d+\.\d+)\.downsample\.([01])\.(\w+)", name):
-        return f"backbone.{m[1]}.downsample.{'conv' if m[2] == '0' else 'bn'}.{m[3]}"
-    if m := re.fullmatch(r"(layer\d+\.\d+)\.conv(\d)\.(\w+)", name):
-        shift = ".net" if tsm and m[2] == "1" else ""
-        return f"backbone.{m[1]}.conv{m[2]}.conv{shift}.{m[3]}"
-    if m := re.fullmatch(r"(layer\d+\.\d+)\.bn(\d)\.(\w+)", name):
-        return f"backbone.{m[1]}.conv{m[2]}.bn.{m[3]}"
-    raise AssertionError(f"unexpected 2D key {key}")
-
-
 @pytest.mark.parametrize("family", ["TSN", "TSM"])
 def test_every_2d_key_round_trips_with_its_tensor(family: str) -> None:
     recipe = load_recipe(f"recipes/toy/{family.lower()}.yaml")
     model = build_for_weights(recipe.model)
     torch.manual_seed(0)
     ours = {k: torch.randn(v.shape) if v.is_floating_point() else v + 3 for k, v in model.state_dict().items()}
-    theirs = {_to_mmaction_2d(k, family == "TSM"): v for k, v in ours.items()}
+    theirs = {to_mmaction_2d(k, family == "TSM"): v for k, v in ours.items()}
     assert set(theirs).isdisjoint(ours.keys() - {"cls_head.fc_cls.weight", "cls_head.fc_cls.bias"})
     tensors, report = map_state_dict(theirs, model, backbone_type=recipe.model.backbone.type,
                                      head_type=recipe.model.cls_head.type, source="x.pth")
