@@ -31,6 +31,13 @@ CSN_MODEL = {
     "cls_head": {"type": "I3DHead", "num_classes": 400, "in_channels": 2048, "spatial_type": "avg"},
     "test_cfg": {"average_clips": "prob"},
 }
+_NL = {"non_local_cfg": {"sub_sample": True, "use_scale": False, "norm_cfg": {"type": "BN3d", "requires_grad": True},
+                        "mode": "embedded_gaussian"}}
+# backbone settings applied on both sides (MMAction2's non-local zoo models)
+EXTRA = {
+    "TSM-NL": _NL | {"non_local": [[0, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0, 0, 0]]},
+    "I3D-NL": _NL | {"non_local": [[0, 0, 0], [0, 1, 0, 1], [0, 1, 0, 1, 0, 1], [0, 0, 0]]},
+}
 FAMILIES = {
     "TSN": ("tsn_r50", "recipes/tsn_r50_kinetics400.yaml", "2d", 6, 112),  # 2 clips x 3 segments
     "TSM": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", "2d", 16, 112),  # 2 clips x 8 segments
@@ -39,6 +46,8 @@ FAMILIES = {
     "SlowOnly": ("slowonly_r50", "recipes/slowonly_r50_kinetics400.yaml", "3d", 8, 64),
     "SlowFast": ("slowfast_r50", "recipes/slowfast_r50_kinetics400.yaml", "3d", 32, 64),
     "CSN": ("ircsn_r152", CSN_MODEL, "3d", 8, 64),
+    "TSM-NL": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", "2d", 16, 112),
+    "I3D-NL": ("i3d_r50", "recipes/i3d_r50_kinetics400.yaml", "3d", 8, 64),
 }
 VIEWS = 2
 
@@ -57,6 +66,7 @@ register_all_modules()
 args = json.loads(sys.argv[1])
 cfg = Config.fromfile(os.path.join(os.path.dirname(mmaction.__file__), ".mim/configs/_base_/models", args["config"] + ".py"))
 cfg.model.backbone["pretrained"] = None
+cfg.model.backbone.update(args["extra"])
 torch.manual_seed(0)
 model = MODELS.build(cfg.model)
 with torch.no_grad():  # random BN statistics and affine parameters, so a mis-mapped norm shows
@@ -88,9 +98,10 @@ torch.save({"imgs": imgs, "feats": feats, "score": score, "avg": avg}, args["ref
 
 
 def run_mm_side(python: str, config: str, kind: str, frames: int, size: int, average: str | None,
-                work: Path) -> tuple[Path, Path]:
-    ckpt, ref = work / f"{config}_mm.pth", work / f"{config}_ref.pt"
-    args = {"config": config, "kind": kind, "views": VIEWS, "frames": frames, "size": size,
+                work: Path, extra: dict) -> tuple[Path, Path]:
+    tag = config + ("_nl" if extra else "")
+    ckpt, ref = work / f"{tag}_mm.pth", work / f"{tag}_ref.pt"
+    args = {"config": config, "extra": extra, "kind": kind, "views": VIEWS, "frames": frames, "size": size,
             "average_clips": average, "ckpt": str(ckpt), "ref": str(ref)}
     done = subprocess.run([python, "-c", _MM_SIDE, json.dumps(args)], capture_output=True, text=True)
     if done.returncode:
@@ -101,12 +112,12 @@ def run_mm_side(python: str, config: str, kind: str, frames: int, size: int, ave
 # ---- vidact side -------------------------------------------------------------------------------
 
 
-def _recipe(spec):
+def _recipe(spec, extra: dict):
     from vidact.schemas.load import load_recipe
     from vidact.schemas.recipe import Recipe
 
     if isinstance(spec, str):
-        return load_recipe(spec)
+        return load_recipe(spec, [f"model.backbone.{k}={json.dumps(v)}" for k, v in extra.items()])
     base = load_recipe("recipes/i3d_r50_kinetics400.yaml").to_plain()
     return Recipe.model_validate(base | {"model": spec})
 
@@ -117,10 +128,11 @@ def compare(family: str, mm_python: str, work: Path, tol: float) -> dict:
     import vidact
 
     config, spec, kind, frames, size = FAMILIES[family]
-    recipe = _recipe(spec)
+    extra = EXTRA.get(family, {})
+    recipe = _recipe(spec, extra)
     average = recipe.model.test_cfg.average_clips
     start = time.perf_counter()
-    ckpt, ref_path = run_mm_side(mm_python, config, kind, frames, size, average, work)
+    ckpt, ref_path = run_mm_side(mm_python, config, kind, frames, size, average, work, extra)
     ref = torch.load(ref_path, weights_only=True)
     model = vidact.load_model(recipe, ckpt)
     imgs = ref["imgs"]
