@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -11,8 +12,10 @@ from vidact.models.convert import (
     BACKBONE_RULES,
     FAMILIES,
     CheckpointImportError,
+    PickledObject,
     map_state_dict,
     mmaction_to_vidact,
+    plain_meta,
     read_checkpoint_file,
 )
 from vidact.schemas.load import load_recipe
@@ -186,15 +189,30 @@ def test_data_preprocessor_buffers_are_ignored_not_unmatched() -> None:
     assert report.complete and report.ignored == ("data_preprocessor.mean",)
 
 
-class _Meta:  # a pickled object, as old checkpoints put in `meta`
-    pass
+RAN: list[str] = []
 
 
-def test_reading_refuses_pickled_objects_and_truncated_files(tmp_path) -> None:
+def _mark(*args) -> None:
+    RAN.append("ran")
+
+
+class _Meta:  # a pickled object, as MMAction2 1.x puts in `message_hub`; unpickling it would call _mark
+    def __reduce__(self):
+        return (_mark, ("pickled code",))
+
+
+def test_pickled_objects_are_read_as_inert_placeholders(tmp_path, caplog) -> None:
     obj = tmp_path / "obj.pth"
-    torch.save({"state_dict": {"a": torch.zeros(1)}, "meta": {"config": _Meta()}}, obj)
-    with pytest.raises(CheckpointImportError, match="pickled Python objects .*_Meta.*refusing"):
-        read_checkpoint_file(obj)
+    torch.save({"state_dict": {"a": torch.ones(2)}, "meta": {"seed": np.int64(5), "hub": _Meta()}}, obj)
+    data = read_checkpoint_file(obj)
+    assert RAN == []
+    assert torch.equal(data["state_dict"]["a"], torch.ones(2))
+    assert isinstance(data["meta"]["hub"], PickledObject) and data["meta"]["hub"].qualname.endswith("_mark")
+    assert "not run" in caplog.text and "_mark" in caplog.text
+    assert plain_meta(data) == {}  # placeholders are not provenance
+
+
+def test_truncated_and_missing_files_are_refused(tmp_path) -> None:
     good = tmp_path / "good.pth"
     torch.save({"state_dict": {"a": torch.zeros(1000)}}, good)
     cut = tmp_path / "cut.pth"

@@ -7,6 +7,7 @@ model, so a checkpoint either maps completely or fails with the keys that did no
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -20,6 +21,7 @@ from torch import nn
 from vidact.errors import CheckpointError, InputError
 
 StateDict = dict[str, torch.Tensor]
+log = logging.getLogger(__name__)
 
 
 class CheckpointImportError(CheckpointError, InputError):
@@ -115,9 +117,13 @@ def mmaction_to_vidact(state: Mapping[str, torch.Tensor], backbone_type: str, he
 def read_checkpoint_file(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint with `weights_only=True`; never runs pickled code.
 
+    MMAction2 1.x saves logging objects (`message_hub` history buffers, numpy scalars) beside the
+    weights. Those globals are read as inert placeholders (`PickledObject`: the name and arguments
+    kept as data, nothing imported or called), with a warning naming them; the tensors are unaffected.
+
     Raises:
-        CheckpointImportError: missing, truncated or corrupt file, or one holding pickled objects
-            (named in the message) that a weights-only load refuses.
+        CheckpointImportError: missing, truncated or corrupt file, or one whose pickled objects cannot
+            be replaced by placeholders.
     """
     path = Path(path)
     if not path.is_file():
@@ -125,28 +131,72 @@ def read_checkpoint_file(path: str | Path) -> dict[str, Any]:
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt zip, EOF, UnpicklingError for non-weights globals ...
-        raise _read_error(path, exc) from None
+        if not _is_unsupported_global(exc):
+            raise _read_error(path, exc) from None
+        data = _load_with_placeholders(path, exc)
     if not isinstance(data, Mapping):
         raise CheckpointImportError(f"{path}: not a checkpoint (a {type(data).__name__}, expected a dict)")
     return dict(data)
 
 
-def _read_error(path: Path, exc: BaseException) -> CheckpointImportError:
+class PickledObject:
+    """Stands in for an object a checkpoint pickled (a class or a function call): keeps the
+    arguments and state as data and runs nothing."""
+
+    qualname = "?"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> PickledObject:
+        obj = object.__new__(cls)
+        obj.args = args
+        obj.state = None
+        return obj
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def __repr__(self) -> str:
+        return f"<pickled {self.qualname}, not loaded>"
+
+
+def _placeholder(qualname: str) -> type:
+    return type("PickledObject", (PickledObject,), {"qualname": qualname, "__module__": __name__})
+
+
+def _is_unsupported_global(exc: BaseException) -> bool:
     text = str(exc)
-    if "Unsupported global" in text or "weights_only" in text.lower():
-        try:
-            names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
-        except Exception:  # the archive itself is broken
-            names = []
+    return "Unsupported global" in text or "Unsupported operand" in text or "weights_only" in text
+
+
+def _load_with_placeholders(path: Path, first: BaseException) -> Any:
+    try:
+        names = torch.serialization.get_unsafe_globals_in_checkpoint(path)
+    except Exception:  # the archive itself is broken
+        raise _read_error(path, first) from None
+    try:
+        with torch.serialization.safe_globals([(_placeholder(name), name) for name in names]):
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
         shown = ", ".join(names[:5]) or "objects that are not tensors or plain values"
-        return CheckpointImportError(
-            f"{path}: holds pickled Python objects ({shown}); refusing to execute them",
+        raise CheckpointImportError(
+            f"{path}: holds pickled Python objects ({shown}) that cannot be read without running them "
+            f"({_first_line(exc)})",
             hint="in the environment that wrote it, re-save only the weights: "
             "torch.save(torch.load(path)['state_dict'], 'weights.pth')",
-        )
-    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
-    first = first.split(". ")[0]  # torch appends paragraphs of generic advice
-    return CheckpointImportError(f"{path}: truncated or corrupt checkpoint ({first[:160]})")
+        ) from None
+    log.warning("%s: pickled objects read as inert placeholders, not run: %s", path, ", ".join(names))
+    return data
+
+
+def _first_line(exc: BaseException) -> str:
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return first.split(". ")[0][:160]  # torch appends paragraphs of generic advice
+
+
+def _read_error(path: Path, exc: BaseException) -> CheckpointImportError:
+    return CheckpointImportError(f"{path}: truncated or corrupt checkpoint ({_first_line(exc)})")
 
 
 def mmaction_state_dict(checkpoint: Mapping[str, Any], source: str) -> StateDict:
