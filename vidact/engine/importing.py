@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,14 +44,18 @@ def _types(recipe: Any) -> tuple[str, str]:
     return model.backbone.type, model.cls_head.type
 
 
-def import_mmaction(path: str | os.PathLike, recipe: Any, *, allow_partial: bool = False) -> tuple[nn.Module, ImportReport]:
+def import_mmaction(path: str | os.PathLike, recipe: Any, *, allow_partial: bool = False,
+                    checkpoint: Mapping[str, Any] | None = None) -> tuple[nn.Module, ImportReport]:
     """The recipe's model carrying an MMAction checkpoint's weights (every key and shape checked).
+
+    Args:
+        checkpoint: the file's contents when already read.
 
     Raises:
         CheckpointImportError: unreadable file, another architecture, a different number of classes,
             or unmatched keys (unless `allow_partial`).
     """
-    checkpoint = read_checkpoint_file(path)
+    checkpoint = read_checkpoint_file(path) if checkpoint is None else checkpoint
     model = build_for_weights(recipe.model)
     backbone_type, head_type = _types(recipe)
     report = load_mmaction_weights(model, checkpoint, backbone_type=backbone_type, head_type=head_type,
@@ -64,8 +69,8 @@ def import_checkpoint(path: str | os.PathLike, recipe: Any, out: str | os.PathLi
     (atomically, with the recipe, epoch 0, and the source's plain `meta` under `extra`)."""
     from vidact.engine.checkpoint import save_checkpoint
 
-    model, report = import_mmaction(path, recipe, allow_partial=allow_partial)
     checkpoint = read_checkpoint_file(path)
+    model, report = import_mmaction(path, recipe, allow_partial=allow_partial, checkpoint=checkpoint)
     extra = {"imported_from": str(path), "mmaction_meta": plain_meta(checkpoint),
              "import_summary": {k: v for k, v in report.summary().items() if k != "source"}}
     save_checkpoint(Path(out), model=model, epoch=0, iteration=0, recipe=recipe.to_plain(), extra=extra)
@@ -87,7 +92,7 @@ def model_weights(path: str | os.PathLike, recipe: Any) -> dict[str, torch.Tenso
     if is_vidact_checkpoint(checkpoint):
         check_compatible(checkpoint.get("recipe"), recipe.to_plain())
         return dict(checkpoint["state_dict"])
-    model, report = import_mmaction(path, recipe)
+    model, report = import_mmaction(path, recipe, checkpoint=checkpoint)
     log.warning("%s: an MMAction checkpoint, imported on the fly (%d tensors; "
                 "`vidact checkpoint import` saves the result)", path, len(report.loaded))
     return model.state_dict()
