@@ -38,6 +38,7 @@ EXTRA = {
     "TSM-NL": _NL | {"non_local": [[0, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0, 0, 0]]},
     "I3D-NL": _NL | {"non_local": [[0, 0, 0], [0, 1, 0, 1], [0, 1, 0, 1, 0, 1], [0, 0, 0]]},
 }
+HEAD_CLASSES: dict[str, int] = {}  # MMAction2 head's num_classes where the config's 400 is not ours
 FAMILIES = {
     "TSN": ("tsn_r50", "recipes/tsn_r50_kinetics400.yaml", "2d", 6, 112),  # 2 clips x 3 segments
     "TSM": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", "2d", 16, 112),  # 2 clips x 8 segments
@@ -49,6 +50,12 @@ FAMILIES = {
     "TSM-NL": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", "2d", 16, 112),
     "I3D-NL": ("i3d_r50", "recipes/i3d_r50_kinetics400.yaml", "3d", 8, 64),
 }
+# our published UCF101 recipes: the same models with 101 classes (MMAction2's head set to match)
+for _name, _recipe_name in (("TSN", "tsn_r50"), ("TSM", "tsm_r50"), ("I3D", "i3d_r50"),
+                            ("R(2+1)D", "r2plus1d_r34"), ("SlowOnly", "slowonly_r50"), ("SlowFast", "slowfast_r50")):
+    _config, _, _kind, _frames, _size = FAMILIES[_name]
+    FAMILIES[f"{_name}-ucf101"] = (_config, f"recipes/{_recipe_name}_ucf101.yaml", _kind, _frames, _size)
+    HEAD_CLASSES[f"{_name}-ucf101"] = 101
 VIEWS = 2
 
 # ---- MMAction2 side (runs in the MMAction2 environment) -------------------------------------------
@@ -67,6 +74,7 @@ args = json.loads(sys.argv[1])
 cfg = Config.fromfile(os.path.join(os.path.dirname(mmaction.__file__), ".mim/configs/_base_/models", args["config"] + ".py"))
 cfg.model.backbone["pretrained"] = None
 cfg.model.backbone.update(args["extra"])
+if args["num_classes"]: cfg.model.cls_head["num_classes"] = args["num_classes"]
 torch.manual_seed(0)
 model = MODELS.build(cfg.model)
 with torch.no_grad():  # random BN statistics and affine parameters, so a mis-mapped norm shows
@@ -98,10 +106,11 @@ torch.save({"imgs": imgs, "feats": feats, "score": score, "avg": avg}, args["ref
 
 
 def run_mm_side(python: str, config: str, kind: str, frames: int, size: int, average: str | None,
-                work: Path, extra: dict) -> tuple[Path, Path]:
-    tag = config + ("_nl" if extra else "")
+                work: Path, extra: dict, num_classes: int | None = None) -> tuple[Path, Path]:
+    tag = config + ("_nl" if extra else "") + (f"_{num_classes}" if num_classes else "")
     ckpt, ref = work / f"{tag}_mm.pth", work / f"{tag}_ref.pt"
-    args = {"config": config, "extra": extra, "kind": kind, "views": VIEWS, "frames": frames, "size": size,
+    args = {"config": config, "extra": extra, "num_classes": num_classes, "kind": kind, "views": VIEWS,
+            "frames": frames, "size": size,
             "average_clips": average, "ckpt": str(ckpt), "ref": str(ref)}
     done = subprocess.run([python, "-c", _MM_SIDE, json.dumps(args)], capture_output=True, text=True)
     if done.returncode:
@@ -132,7 +141,8 @@ def compare(family: str, mm_python: str, work: Path, tol: float) -> dict:
     recipe = _recipe(spec, extra)
     average = recipe.model.test_cfg.average_clips
     start = time.perf_counter()
-    ckpt, ref_path = run_mm_side(mm_python, config, kind, frames, size, average, work, extra)
+    ckpt, ref_path = run_mm_side(mm_python, config, kind, frames, size, average, work, extra,
+                                 HEAD_CLASSES.get(family))
     ref = torch.load(ref_path, weights_only=True)
     model = vidact.load_model(recipe, ckpt)
     imgs = ref["imgs"]
