@@ -33,9 +33,10 @@ def import_command(
 ) -> None:
     """Map every key of an MMAction checkpoint onto the recipe's model and write a vidact checkpoint.
 
-    Every shape is checked; the file is read with weights_only=True (pickled objects are refused,
-    never run). Keys unmatched on either side are an error (exit 2) unless --allow-partial.
-    The summary (stderr) counts the tensors per module; --json prints it as one object.
+    Every shape is checked. The file is read with weights_only=True: pickled objects (MMAction2 1.x
+    logging state) become inert placeholders, never run. Keys unmatched on either side are an error
+    (exit 2) unless --allow-partial. The summary (stderr) counts the tensors per module; --json
+    prints it as one object.
 
     Examples:
 
