@@ -19,12 +19,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-# family -> (MMAction2 base model config, our recipe, 3D: inflate with pretrained2d)
+# family -> (MMAction2 base model config, our recipe, 3D: inflate with pretrained2d, where `pretrained` goes)
 FAMILIES = {
-    "TSN": ("tsn_r50", "recipes/tsn_r50_kinetics400.yaml", False),
-    "TSM": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", False),
-    "I3D": ("i3d_r50", "recipes/i3d_r50_kinetics400.yaml", True),
-    "SlowOnly": ("slowonly_r50", "recipes/slowonly_r50_kinetics400.yaml", True),
+    "TSN": ("tsn_r50", "recipes/tsn_r50_kinetics400.yaml", False, ["backbone"]),
+    "TSM": ("tsm_r50", "recipes/tsm_r50_kinetics400.yaml", False, ["backbone"]),
+    "I3D": ("i3d_r50", "recipes/i3d_r50_kinetics400.yaml", True, ["backbone"]),
+    "SlowOnly": ("slowonly_r50", "recipes/slowonly_r50_kinetics400.yaml", True, ["backbone"]),
+    # the fast pathway has 1/8 of the channels: no ImageNet ResNet fits it (MMAction2 fails too)
+    "SlowFast": ("slowfast_r50", "recipes/slowfast_r50_kinetics400.yaml", True, ["backbone.slow_pathway"]),
 }
 
 _MM_SIDE = r'''
@@ -39,8 +41,11 @@ from mmaction.utils import register_all_modules
 register_all_modules()
 args = json.loads(sys.argv[1])
 cfg = Config.fromfile(os.path.join(os.path.dirname(mmaction.__file__), ".mim/configs/_base_/models", args["config"] + ".py"))
-cfg.model.backbone["pretrained"] = args["weights"]
-if args["inflate"]: cfg.model.backbone["pretrained2d"] = True
+for where in args["where"]:
+    part = cfg.model
+    for name in where.split("."): part = part[name]
+    part["pretrained"] = args["weights"]
+    if args["inflate"]: part["pretrained2d"] = True
 torch.manual_seed(0)
 backbone = MODELS.build(cfg.model.backbone)
 backbone.init_weights()
@@ -70,17 +75,21 @@ def compare(family: str, mm_python: str, weights: Path, work: Path) -> dict:
     from vidact.models.convert import BACKBONE_RULES, rename_keys
     from vidact.schemas.load import load_recipe
 
-    config, recipe_path, inflate = FAMILIES[family]
+    config, recipe_path, inflate, where = FAMILIES[family]
     out = work / f"{config}_pretrained_mm.pth"
-    args = {"config": config, "weights": str(weights), "inflate": inflate, "out": str(out)}
+    args = {"config": config, "weights": str(weights), "inflate": inflate, "out": str(out), "where": where}
     done = subprocess.run([mm_python, "-c", _MM_SIDE, json.dumps(args)], capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"MMAction2 side failed:\n{done.stderr[-2000:]}")
-    sets = [f"model.backbone.pretrained={weights}"] + (["model.backbone.pretrained2d=true"] if inflate else [])
+    sets = [f"model.{w}.pretrained={weights}" for w in where]
+    sets += [f"model.{w}.pretrained2d=true" for w in where] if inflate else []
     recipe = load_recipe(recipe_path, sets)
     ours = {f"backbone.{k}": v for k, v in build_model(recipe.model).backbone.state_dict().items()}
     theirs = rename_keys(torch.load(out, weights_only=True), "backbone.", BACKBONE_RULES[recipe.model.backbone.type])
-    common = sorted(ours.keys() & theirs.keys())
+    # compare what the file initialises: the parts given `pretrained`, not the randomly initialised
+    # lateral connections (and SlowFast's fast pathway)
+    loaded = tuple({"backbone.slow_pathway": "backbone.slow_path."}.get(w, f"{w}.") for w in where)
+    common = sorted(k for k in ours.keys() & theirs.keys() if k.startswith(loaded) and "_lateral" not in k)
     diffs = {k: float((ours[k].double() - theirs[k].double()).abs().max()) for k in common if ours[k].numel()}
     worst = max(diffs, key=diffs.get)
     return {"family": family, "compared": len(common), "only_ours": sorted(ours.keys() - theirs.keys()),
