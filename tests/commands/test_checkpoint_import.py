@@ -95,3 +95,14 @@ def test_load_from_an_mmaction_checkpoint_with_other_classes(mm_ckpt, weights) -
     _load_weights(model, mm_ckpt, recipe)  # `vidact train` with `load_from`: the head keeps its init
     assert torch.equal(model.backbone.layer1[0].conv1.weight, weights["backbone.layer1.0.conv1.weight"])
     assert model.cls_head.fc_cls.weight.shape[0] == 7
+
+
+def test_a_recipe_without_backbone_and_head_is_refused(mm_ckpt) -> None:
+    from types import SimpleNamespace
+
+    from vidact.engine.importing import import_mmaction
+    from vidact.models.convert import CheckpointImportError
+
+    recipe = SimpleNamespace(model=SimpleNamespace(type="BMN"))
+    with pytest.raises(CheckpointImportError, match="import into recognizers .* a BMN"):
+        import_mmaction(mm_ckpt, recipe)

@@ -40,8 +40,17 @@ def build_for_weights(model_spec: Any) -> nn.Module:
 
 
 def _types(recipe: Any) -> tuple[str, str]:
+    """The recipe's backbone and head types; a model without both is not importable."""
+    from vidact.models.convert import CheckpointImportError
+
     model = recipe.model
-    return model.backbone.type, model.cls_head.type
+    backbone, head = getattr(model, "backbone", None), getattr(model, "cls_head", None)
+    if backbone is None or head is None:
+        raise CheckpointImportError(
+            f"MMAction checkpoints import into recognizers (a backbone and a cls_head); "
+            f"the recipe's model is a {getattr(model, 'type', type(model).__name__)}"
+        )
+    return backbone.type, head.type
 
 
 def import_mmaction(path: str | os.PathLike, recipe: Any, *, allow_partial: bool = False,
@@ -55,9 +64,9 @@ def import_mmaction(path: str | os.PathLike, recipe: Any, *, allow_partial: bool
         CheckpointImportError: unreadable file, another architecture, a different number of classes,
             or unmatched keys (unless `allow_partial`).
     """
+    backbone_type, head_type = _types(recipe)
     checkpoint = read_checkpoint_file(path) if checkpoint is None else checkpoint
     model = build_for_weights(recipe.model)
-    backbone_type, head_type = _types(recipe)
     report = load_mmaction_weights(model, checkpoint, backbone_type=backbone_type, head_type=head_type,
                                    source=str(path), allow_partial=allow_partial)
     return model, report
