@@ -12,7 +12,7 @@ from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
 
 app = typer.Typer(help="Bring checkpoints from MMAction2 into vidact.", no_args_is_help=True)
 
-CkptArg = Annotated[Path, typer.Argument(help="MMAction checkpoint (.pth): {'state_dict', 'meta'} or a bare state dict.",
+CkptArg = Annotated[Path, typer.Argument(help="MMAction checkpoint: {'state_dict', 'meta'} or a bare state dict.",
                                          dir_okay=False, show_default=False)]
 RecipeOpt = Annotated[Path, typer.Option("--recipe", "-r", help="Recipe describing the same model.", dir_okay=False,
                                          show_default=False)]

@@ -41,7 +41,7 @@ class RenameRule:
 # the shifted conv or block once more (`.net`) and a block carrying a non-local module (`.block.`);
 # our 2D ResNet keeps the torchvision layout (`conv1`, `bn1`, `downsample.0/1`).
 RESNET2D_RULES: tuple[RenameRule, ...] = (
-    RenameRule(r"\.net\.", ".", "TSM's temporal-shift wrapper (`conv1.conv.net`, or `layerX.Y.net` for shift_place='block')"),
+    RenameRule(r"\.net\.", ".", "TSM's shift wrapper: `conv1.conv.net`, or `layerX.Y.net` (shift_place='block')"),
     RenameRule(r"^(layer\d+\.\d+)\.block\.", r"\1.", "TSM's non-local wrapper around a block"),
     RenameRule(r"\.downsample\.conv\.", ".downsample.0.", "shortcut conv"),
     RenameRule(r"\.downsample\.bn\.", ".downsample.1.", "shortcut norm"),
