@@ -8,6 +8,8 @@ _vidact() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         w="${COMP_WORDS[i]}"
         case "$path/$w" in
+            "/checkpoint") path="checkpoint" ;;
+            "checkpoint/import") path="checkpoint/import" ;;
             "/dataset") path="dataset" ;;
             "dataset/build") path="dataset/build" ;;
             "dataset/check") path="dataset/check" ;;
@@ -44,10 +46,27 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
+            fi ;;
+        "checkpoint")
+            if [[ "$cur" == -* || -z "x" ]]; then
+                COMPREPLY=($(compgen -W "import --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "import" -- "$cur"))
+            fi ;;
+        "checkpoint/import")
+            case "$prev" in
+                --recipe|-r|--out|-o|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--recipe -r --out -o --set -s --allow-partial --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then

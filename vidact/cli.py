@@ -142,6 +142,8 @@ def _register() -> None:
     from vidact.commands import proposals  # own line: merges with the import above stay trivial
     app.add_typer(proposals.app, name="proposals")
     app.command("detections-to-regression")(detections_to_regression.detections_to_regression_command)
+    from vidact.commands import checkpoint  # own line: merges with the import above stay trivial
+    app.add_typer(checkpoint.app, name="checkpoint")
 
 
 _register()

@@ -99,15 +99,13 @@ def predict_videos(recipe: Any, checkpoint: str | os.PathLike, videos: Sequence[
 
 def load_model(recipe: Any, checkpoint: str | os.PathLike) -> nn.Module:
     """The recipe's model with the checkpoint's weights (checked against the recipe first), in eval mode."""
-    from vidact.engine.checkpoint import check_compatible
-    from vidact.engine.trainer import load_checkpoint
+    from vidact.engine.importing import model_weights  # vidact or MMAction (imported on the fly)
     from vidact.models import build_model
 
     model = build_model(recipe.model)
-    state = load_checkpoint(checkpoint)
-    check_compatible(state.get("recipe"), recipe.to_plain())
+    state = model_weights(checkpoint, recipe)
     try:
-        model.load_state_dict(state["state_dict"])
+        model.load_state_dict(state)
     except RuntimeError as exc:
         raise CheckpointError(f"{checkpoint}: does not fit the recipe's model ({str(exc).splitlines()[0]})",
                               hint="use the recipe the checkpoint was trained with") from None

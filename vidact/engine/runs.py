@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vidact.engine.trainer import Trainer, load_checkpoint, predict_scores, seed_everything
+from vidact.engine.trainer import Trainer, predict_scores, seed_everything
 from vidact.errors import RecipeError
 from vidact.io.files import atomic_write
 
@@ -65,7 +65,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     seed_everything(seed)
     model = build_model(recipe.model)
     if recipe.load_from is not None:
-        _load_weights(model, recipe.load_from)
+        _load_weights(model, recipe.load_from, recipe)
     data = recipe.data
     train_set = build_dataset(data.train)
     check_first_batch(train_set, data.train, "data.train", data.videos_per_gpu)
@@ -165,9 +165,12 @@ def build_eval_loader(dataset_spec: Any, override: Any, data: Any, distributed: 
                       collate_fn=collate, persistent_workers=workers > 0, worker_init_fn=init_loader_worker)
 
 
-def _load_weights(model: nn.Module, path: Any) -> None:
-    """`load_from`: initialise the model from a checkpoint's weights; shapes that differ are skipped."""
-    state = load_checkpoint(path)["state_dict"]
+def _load_weights(model: nn.Module, path: Any, recipe: Any) -> None:
+    """`load_from`: initialise the model from a checkpoint's weights (vidact or MMAction); shapes that
+    differ are skipped."""
+    from vidact.engine.importing import initial_weights
+
+    state = initial_weights(path, recipe)
     own = model.state_dict()
     fitting = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(set(state) - set(fitting))

@@ -8,7 +8,6 @@ of the matching depth loads as is (its `fc.*` entries are reported as unused). F
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -191,17 +190,12 @@ def make_res_layer(
 
 
 def mmaction_resnet_keys(state: StateDict) -> StateDict:
-    """Rename MMAction-layout 2D ResNet/TSM keys (`conv1.conv`, `layer1.0.conv1.net.conv`,
-    `downsample.conv`, `layer2.0.block.`) to the ImageNet layout this backbone uses."""
-    out: StateDict = {}
-    for key, value in state.items():
-        key = key.replace(".net.", ".")
-        key = re.sub(r"^(layer\d+\.\d+)\.block\.", r"\1.", key)
-        key = key.replace("downsample.conv.", "downsample.0.").replace("downsample.bn.", "downsample.1.")
-        key = re.sub(r"(^|\.)conv(\d)\.conv\.", r"\1conv\2.", key)
-        key = re.sub(r"(^|\.)conv(\d)\.bn\.", r"\1bn\2.", key)
-        out[key] = value
-    return out
+    """Rename MMAction-layout 2D ResNet/TSM keys (`conv1.conv`, `layer1.0.conv1.conv.net`,
+    `downsample.conv`, `layer2.0.block.`) to the ImageNet layout this backbone uses
+    (the rule table `vidact.models.convert.RESNET2D_RULES`)."""
+    from vidact.models.convert import RESNET2D_RULES, rename_keys
+
+    return rename_keys(state, "", RESNET2D_RULES)
 
 
 @BACKBONES.register()
