@@ -18,14 +18,18 @@ from vidact import utils
 @pytest.fixture
 def fresh_logger():
     logger = logging.getLogger("vidact")
-    saved = (list(logger.handlers), logger.level, set(utils._initialized))
+    saved = (list(logger.handlers), logger.level, set(utils._initialized), logger.propagate)
     logger.handlers.clear()
+    # Propagating, as a fresh process has it: pytest attaches its capture handlers to loggers that do
+    # not propagate (the CLI's, once an earlier test ran a command), which would count as handlers here.
+    logger.propagate = True
     utils._initialized.clear()
     yield logger
     for handler in logger.handlers:
         handler.close()
     logger.handlers[:] = saved[0]
     logger.setLevel(saved[1])
+    logger.propagate = saved[3]
     utils._initialized.clear()
     utils._initialized.update(saved[2])
 
