@@ -127,6 +127,8 @@ def _register() -> None:
     app.command("train")(train.train_command)
     app.command("test")(test.test_command)
     app.command("predict")(predict.predict_command)
+    from vidact.commands.extract_features import extract_features_command
+    app.command("extract-features")(extract_features_command)
 
 
 _register()
