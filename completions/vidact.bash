@@ -20,6 +20,7 @@ _vidact() {
             "dataset/synth") path="dataset/synth" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
+            "/extract-features") path="extract-features" ;;
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
             "/recipe") path="recipe" ;;
@@ -35,10 +36,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-features extract-frames predict recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "dataset doctor eval extract-frames predict recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "dataset doctor eval extract-features extract-frames predict recipe test train" -- "$cur"))
             fi ;;
         "dataset")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -155,6 +156,18 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "extract-features")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "csv npy" -- "$cur")); return ;;
+                --modality) COMPREPLY=($(compgen -W "rgb flow" -- "$cur")); return ;;
+                --out|-o|--checkpoint|--set|-s|--temporal-dim|--snippet-stride|--clip-len|--batch-size|-b|--workers|-j|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --checkpoint --set -s --temporal-dim --snippet-stride --clip-len --format --modality --batch-size -b --workers -j --shard --concat --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

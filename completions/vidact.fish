@@ -4,6 +4,7 @@ complete -c vidact -f
 complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets and their annotation files.'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
+complete -c vidact -n '__fish_use_subcommand' -a extract-features -d 'Snippet features of untrimmed videos (one file per video)...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a predict -d 'Print the top-k labels of each video, scored under the...'
 complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and print them fully resolved (bases...'
@@ -115,6 +116,21 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l plot -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l checkpoint -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l temporal-dim -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l snippet-stride -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l clip-len -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l format -x -a 'csv npy'
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l modality -x -a 'rgb flow'
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l batch-size -s b -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l workers -s j -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l concat
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l json
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l help
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l short-side -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l new-size -r -F
