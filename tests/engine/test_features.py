@@ -178,3 +178,57 @@ def test_concat(tmp_path):
     np.savetxt(b / "v2.csv", np.zeros((4, 4)), delimiter=",", header="f0,f1,f2,f3", comments="")
     with pytest.raises(InputError, match="row counts differ"):
         concat_features([a, b], tmp_path / "both2")
+
+
+FLOW_RECIPE = """
+model:
+  type: Recognizer2D
+  backbone: {type: ResNet, depth: 18, pretrained: null, in_channels: 10, num_stages: 1, out_indices: [0],
+             strides: [1], dilations: [1]}
+  cls_head: {type: TSNHead, num_classes: 2, in_channels: 64, spatial_type: avg,
+             consensus: {type: AvgConsensus, dim: 1}, dropout_ratio: 0}
+  test_cfg: {average_clips: prob}
+data:
+  videos_per_gpu: 2
+  workers_per_gpu: 0
+  test:
+    type: RawframeDataset
+    ann_file: unused.txt
+    data_prefix: unused
+    modality: Flow
+    filename_tmpl: '{}_{:05d}.jpg'
+    test_mode: true
+    pipeline:
+      - {type: SampleFrames, clip_len: 5, frame_interval: 1, num_clips: 3, test_mode: true}
+      - {type: RawFrameDecode}
+      - {type: ThreeCrop, crop_size: 24}
+      - {type: Normalize, mean: [128, 128], std: [128, 128]}
+      - {type: FormatShape, input_format: NCHW_Flow}
+      - {type: Collect, keys: [imgs, label], meta_keys: []}
+      - {type: ToTensor, keys: [imgs]}
+optimizer: {type: SGD, lr: 0.01}
+total_epochs: 1
+"""
+
+
+def test_flow_modality(tiny, tmp_path):
+    """Flow folders written by extract-frames --flow through a 2D flow recognizer (10 = 5 x/y pairs)."""
+    from vidact.data.extract import ExtractOptions, extract_frames
+
+    src = videos(tiny)[:2]
+    extract_frames(src, tmp_path / "frames", ExtractOptions(flow=True), workers=1)
+    (tmp_path / "flow.yaml").write_text(FLOW_RECIPE)
+    recipe = load_recipe(tmp_path / "flow.yaml", [])
+    plan = plan_snippets(recipe, modality="flow", snippet_stride=4)
+    assert plan.clip_len == 5 and [type(s).__name__ for s in plan.steps] == ["CenterCrop", "Normalize", "FormatShape"]
+    ckpt = tmp_path / "flow.pth"
+    save_checkpoint(ckpt, model=build_model(recipe.model), epoch=0, iteration=0, recipe=recipe.to_plain())
+    jobs = gather_inputs([tmp_path / "frames"], modality="flow")
+    assert [j.rel for j in jobs] == [v.stem for v in src]
+    summary = extract_features(recipe, ckpt, jobs, tmp_path / "out", modality="flow", temporal_dim=0,
+                               snippet_stride=4)
+    assert summary.extracted == 2 and not summary.failures
+    for video in src:
+        assert read_features(tmp_path / "out" / f"{video.stem}.csv").shape == (3, 64)  # 15 flow frames // 4
+    info = json.loads((tmp_path / "out" / VIDEO_INFO).read_text())[src[0].stem]
+    assert (info["duration_frame"], info["feature_frame"], info["fps"]) == (16, 12, 16.0)

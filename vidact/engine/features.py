@@ -195,7 +195,7 @@ def plan_snippets(recipe: Any, *, modality: str = "rgb", snippet_stride: int = 1
             step = {"type": "CenterCrop", "crop_size": step.crop_size}
         built.append(build_pipeline_step(step, where=f"pipeline[{i}]"))
     return SnippetPlan(modality, snippet_stride, clip_len, interval, tuple(built),
-                       getattr(spec, "filename_tmpl", None) if modality == "flow" else None)
+                       getattr(spec, "filename_tmpl", None) if getattr(spec, "modality", "RGB") == "Flow" else None)
 
 
 # ---- decoding (in loader workers) ----------------------------------------------------------------
