@@ -129,6 +129,8 @@ def _register() -> None:
     app.command("predict")(predict.predict_command)
     from vidact.commands.extract_features import extract_features_command
     app.command("extract-features")(extract_features_command)
+    from vidact.commands import proposals  # own line: merges with the import above stay trivial
+    app.add_typer(proposals.app, name="proposals")
 
 
 _register()

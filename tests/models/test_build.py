@@ -35,7 +35,7 @@ RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 # Localization parts: in the spec families already, built once the localizers land.
 LOCALIZATION = {
     "heads": {"SSNHead"},
-    "losses": {"BMNLoss", "BinaryLogisticRegressionLoss", "SSNLoss"},
+    "losses": {"SSNLoss"},
     "models": {"TEM", "PEM", "BMN", "SSN"},
 }
 REGISTRIES = {"backbones": BACKBONES, "heads": HEADS, "losses": LOSSES, "models": RECOGNIZERS}
@@ -144,21 +144,6 @@ def test_build_errors_name_the_problem() -> None:
         build_backbone({"type": "ResNet", "depth": 20})
     with pytest.raises(RecipeError, match="ResNetTSN"):
         build_backbone({"type": "ResNetTSN", "depth": 50})
-    with pytest.raises(RecipeError, match="unknown model type 'BMN'"):
-        build_model(
-            specs.BMNSpec(
-                type="BMN",
-                temporal_dim=100,
-                boundary_ratio=0.5,
-                num_samples=32,
-                num_samples_per_bin=3,
-                feat_dim=400,
-                soft_nms_alpha=0.4,
-                soft_nms_low_threshold=0.5,
-                soft_nms_high_threshold=0.9,
-                post_process_top_k=100,
-            )
-        )
 
 
 def test_slowfast_spec_gives_the_slow_laterals_the_backbone_ratios() -> None:

@@ -61,7 +61,7 @@ class EvalHook(Hook):
         gpu_collect: gather results through GPU tensors (DistEvalHook); results are always
             returned in dataset order.
         save_best: write `best_{key}_epoch_{n}.pth` (and the `best.pth` link) when `key_indicator`
-            improves.
+            improves; 'auto' uses the first metric the dataset's `evaluate` returns instead.
         key_indicator: the metric that decides the best checkpoint.
         rule: 'greater' or 'less'; None infers it from `key_indicator`.
         **eval_kwargs: passed to `dataset.evaluate` (`metrics`, `topk`, ...).
@@ -72,11 +72,13 @@ class EvalHook(Hook):
         interval = check_int(interval, "interval", minimum=1)
         if rule is not None and rule not in ("greater", "less"):
             raise KeyError(f"rule must be 'greater', 'less' or None, got {rule!r}")
-        if save_best and key_indicator is None:
+        if save_best == "auto":
+            key_indicator = None  # the first metric of the first evaluation
+        elif save_best and key_indicator is None:
             raise ValueError("save_best needs a key_indicator")
         self.dataloader, self.interval, self.gpu_collect = dataloader, interval, gpu_collect
         self.save_best, self.key_indicator = save_best, key_indicator
-        self.rule = rule if rule is not None or not save_best else infer_rule(key_indicator)
+        self.rule = rule if rule is not None or not save_best or key_indicator is None else infer_rule(key_indicator)
         self.eval_kwargs = eval_kwargs
         self.best_score: float | None = None
         self.best_ckpt: Path | None = None
@@ -101,6 +103,9 @@ class EvalHook(Hook):
         self.best_ckpt = Path(state["best_ckpt"]) if state.get("best_ckpt") else None
 
     def _keep_best(self, trainer: Any, metrics: dict[str, float]) -> None:
+        if self.key_indicator is None and metrics:  # save_best: auto
+            self.key_indicator = next(iter(metrics))
+            self.rule = self.rule or infer_rule(self.key_indicator)
         if self.key_indicator not in metrics:
             raise KeyError(f"key_indicator '{self.key_indicator}' is not among the metrics: {', '.join(metrics)}")
         score = metrics[self.key_indicator]

@@ -197,13 +197,12 @@ class Trainer:
         if self.scheduler is not None:
             self.scheduler.step(self.iteration)
         batch = batch_to_device(batch, self.device, non_blocking=True)
-        imgs = batch["imgs"]
-        if self.device.type == "cuda" and imgs.dim() == 4:
-            imgs = imgs.contiguous(memory_format=torch.channels_last)
+        if "imgs" in batch and self.device.type == "cuda" and batch["imgs"].dim() == 4:
+            batch = {**batch, "imgs": batch["imgs"].contiguous(memory_format=torch.channels_last)}
         sync = contextlib.nullcontext() if step or not self.is_distributed else self.model.no_sync()
         with sync:
             with self._autocast():
-                outputs = self.model(imgs, batch["label"], return_loss=True)
+                outputs = forward_batch(self.model, batch, return_loss=True)
             loss = sum(v for k, v in outputs.items() if "loss" in k)
             self.scaler.scale(loss / self.accumulate).backward()
         if step:
@@ -226,8 +225,9 @@ class Trainer:
 
     # ---- evaluation --------------------------------------------------------------------------------
 
-    def predict(self, loader: Iterable, gpu_collect: bool = False) -> np.ndarray:
-        """Class scores of every sample, `(N, C)` float32 in dataset order.
+    def predict(self, loader: Iterable, gpu_collect: bool = False) -> np.ndarray | list:
+        """Class scores of every sample, `(N, C)` float32 in dataset order (localizers: a list with
+        one result per video).
 
         Distributed: each rank scores the indices its sampler yields; `gather_ordered` collects
         them on rank 0 keyed by dataset index (each sample once, padding duplicates dropped),
@@ -237,6 +237,12 @@ class Trainer:
         scores = predict_scores(self.bare_model, loader, self.device, self.amp_dtype)
         if not self.is_distributed:
             return scores
+        if isinstance(scores, list):  # localizer results: gathered as objects, in dataset order
+            from vidact.engine.distributed import gather_ordered
+
+            sampler = getattr(loader, "sampler", None)
+            indices = list(getattr(sampler, "indices", None) or iter(sampler))
+            return gather_ordered(scores, indices, len(loader.dataset), gpu_collect=False) or []
         gathered = gather_scores(scores, loader, gpu_collect=gpu_collect)
         return gathered if gathered is not None else np.zeros((0, scores.shape[1] if scores.ndim == 2 else 0),
                                                                np.float32)
@@ -302,8 +308,9 @@ class Trainer:
 
 @torch.no_grad()
 def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
-                   amp_dtype: torch.dtype | None = None) -> np.ndarray:
-    """Run `model(imgs, return_loss=False)` over `loader`; `(N, C)` float32 in loader order."""
+                   amp_dtype: torch.dtype | None = None) -> np.ndarray | list:
+    """Run `model(imgs, return_loss=False)` over `loader`; `(N, C)` float32 in loader order
+    (localizers, whose test forward returns a list per batch: the concatenated list)."""
     was_training = model.training
     model.eval()
     if device.type == "cpu":
@@ -316,11 +323,26 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
         for batch in loader:
             batch = batch_to_device(batch, device, non_blocking=True)
             with autocast:
-                scores = model(batch["imgs"], return_loss=False)
-            rows.append(scores.float().cpu().numpy())
+                scores = forward_batch(model, batch, return_loss=False)
+            if isinstance(scores, list):  # localizers: one result object per video
+                rows.extend(scores)
+            else:
+                rows.append(scores.float().cpu().numpy())
     finally:
         model.train(was_training)
+    if rows and not isinstance(rows[0], np.ndarray):
+        return rows
     return np.concatenate(rows) if rows else np.zeros((0, 0), np.float32)
+
+
+def forward_batch(model: nn.Module, batch: Mapping[str, Any], return_loss: bool) -> Any:
+    """One forward pass on a collated batch: recognizers take `(imgs, label)`, localizers (TEM, PEM,
+    BMN: no `imgs`) take the batch's fields as keyword arguments, as the reference models do."""
+    if "imgs" not in batch:
+        return model(**batch, return_loss=return_loss)
+    if return_loss:
+        return model(batch["imgs"], batch["label"], return_loss=True)
+    return model(batch["imgs"], return_loss=False)
 
 
 def gather_scores(scores: np.ndarray, loader: Any, gpu_collect: bool = False) -> np.ndarray | None:

@@ -17,11 +17,12 @@ from torch import nn
 
 from vidact.models import backbones as _backbones  # noqa: F401  (registers the backbones)
 from vidact.models import heads as _heads  # noqa: F401
+from vidact.models import localizers as _localizers  # noqa: F401
 from vidact.models import losses as _losses  # noqa: F401
 from vidact.models import recognizers as _recognizers  # noqa: F401
 from vidact.models.backbones.resnet3d_slowfast import ResNet3dPathway
 from vidact.models.heads.base import AvgConsensus
-from vidact.models.registry import BACKBONES, HEADS, LOSSES, RECOGNIZERS
+from vidact.models.registry import BACKBONES, HEADS, LOCALIZERS, LOSSES, RECOGNIZERS
 from vidact.registry import Registry
 from vidact.schemas import model as specs
 from vidact.schemas.load import RecipeProblems, validation_problems
@@ -65,7 +66,8 @@ def build_model(spec: BaseModel | Mapping[str, Any]) -> nn.Module:
     Raises:
         RecipeError: invalid mapping, or a model type without a builder yet (the localizers).
     """
-    return _build(RECOGNIZERS, _validate(spec, specs.Model, "model"))
+    spec = _validate(spec, specs.Model, "model")
+    return _build(LOCALIZERS if spec.type in LOCALIZERS else RECOGNIZERS, spec)
 
 
 # ---- helpers ---------------------------------------------------------------------------------------

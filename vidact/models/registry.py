@@ -16,3 +16,5 @@ HEADS: Registry[type[nn.Module]] = Registry("head")
 LOSSES: Registry[type[nn.Module]] = Registry("loss")
 RECOGNIZERS: Registry[type[nn.Module]] = Registry("model")
 """Recognizer2D / Recognizer3D. Localizers (TEM, PEM, BMN, SSN) get their own registry with them."""
+LOCALIZERS: Registry[type[nn.Module]] = Registry("model")
+"""TEM / PEM / BMN: temporal localizers, built by `build_model` like the recognizers."""

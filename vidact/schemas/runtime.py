@@ -47,7 +47,8 @@ class EvaluationSpec(Spec):
     interval: PositiveInt = 1
     metrics: Annotated[tuple[Metric, ...], BeforeValidator(_as_tuple)] = ("top_k_accuracy",)
     topk: Annotated[tuple[PositiveInt, ...], BeforeValidator(_as_tuple)] = (1, 5)
-    save_best: bool = True
+    save_best: bool | Literal["auto"] = True
+    """'auto': keep the best by the first metric the dataset reports (auc for AR@AN), whatever key_indicator."""
     key_indicator: str | None = "top1_acc"
     rule: Literal["greater", "less"] | None = None
     """How to compare `key_indicator` values; null infers it from the metric name."""

@@ -439,6 +439,37 @@ def _segment_columns(lists: list[list[Any]]) -> tuple[list[Any], np.ndarray, lis
     return entries, segments, np.cumsum([len(x) for x in lists]).tolist()
 
 
+VIDEO_INFO_KEYS = ("duration_second", "duration_frame", "annotations", "feature_frame")
+"""Keys every entry of a per-video annotation file needs (`ActivityNetDataset`, BSN's PGM)."""
+
+
+def read_video_infos(path: str | Path) -> list[dict[str, Any]]:
+    """Read a per-video annotation file (the `ActivityNetDataset` layout) as `video_infos`.
+
+    Returns:
+        One dict per video, in file order: the video's entry plus "video_name" (its key).
+
+    Raises:
+        AnnotationError: not a non-empty JSON object, or an entry that is not an object, lacks one
+            of `VIDEO_INFO_KEYS`, or whose "annotations" is not a list (naming file and video).
+    """
+    database = parse_json(read_source(path), _display(path))
+    if not isinstance(database, dict) or not database:
+        raise AnnotationError(f"{path}: expected a JSON object with one entry per video")
+    video_infos = []
+    for video_name, info in database.items():
+        where = f"{path}: [{video_name!r}]"
+        if not isinstance(info, dict):
+            raise AnnotationError(f"{where}: expected an object, got {type(info).__name__}")
+        missing = [key for key in VIDEO_INFO_KEYS if key not in info]
+        if missing:
+            raise AnnotationError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
+        if not isinstance(info["annotations"], list):
+            raise AnnotationError(f"{where}: 'annotations' must be a list")
+        video_infos.append({**info, "video_name": video_name})
+    return video_infos
+
+
 # ---- validation helpers: each names the file and the JSON path of the offending entry ---------
 
 

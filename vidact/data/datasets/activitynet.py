@@ -9,17 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from vidact.data.annotations.activitynet import normalize_video_id
+from vidact.data.annotations.activitynet import normalize_video_id, read_video_infos
 from vidact.data.datasets.base import BaseDataset, PipelineArg
 from vidact.data.datasets.failures import FailureBudget
-from vidact.errors import AnnotationError
 from vidact.evaluation import ar_an
 from vidact.evaluation.proposals import DEFAULT_TIOU_THRESHOLDS
-from vidact.io.files import atomic_write, read_json
+from vidact.io.files import atomic_write
 
 log = logging.getLogger(__name__)
 
-_REQUIRED_KEYS = ("duration_second", "duration_frame", "annotations", "feature_frame")
 CSV_HEADER = "action,start,end,tmin,tmax"
 
 
@@ -56,21 +54,7 @@ class ActivityNetDataset(BaseDataset):
 
     def load_annotations(self) -> list[dict[str, Any]]:
         """Load the annotation according to ann_file into video_infos."""
-        database = read_json(self.ann_file)
-        if not isinstance(database, dict) or not database:
-            raise AnnotationError(f"{self.ann_file}: expected a JSON object with one entry per video")
-        video_infos = []
-        for video_name, info in database.items():
-            where = f"{self.ann_file}: [{video_name!r}]"
-            if not isinstance(info, dict):
-                raise AnnotationError(f"{where}: expected an object, got {type(info).__name__}")
-            missing = [key for key in _REQUIRED_KEYS if key not in info]
-            if missing:
-                raise AnnotationError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
-            if not isinstance(info["annotations"], list):
-                raise AnnotationError(f"{where}: 'annotations' must be a list")
-            video_infos.append({**info, "video_name": video_name})
-        return video_infos
+        return read_video_infos(self.ann_file)
 
     def _sample_results(self, idx: int) -> dict[str, Any]:
         results = super()._sample_results(idx)
@@ -139,8 +123,12 @@ class ActivityNetDataset(BaseDataset):
         max_avg_proposals: int = 100,
         temporal_iou_thresholds: np.ndarray = DEFAULT_TIOU_THRESHOLDS,
         logger: logging.Logger | None = None,
+        **deprecated_kwargs: Any,
     ) -> dict[str, float]:
         """Average recall vs. average number of proposals (the ActivityNet kit's numbers).
+
+        Other keyword arguments (the `topk` a shared `evaluation` section passes) are ignored, as
+        the reference's `**deprecated_kwargs` are.
 
         Args:
             results: per video, in dataset order, {"video_name", "proposal_list"} as for
