@@ -367,15 +367,34 @@ def extract_features(recipe: Any, checkpoint: str | os.PathLike, jobs: Sequence[
     loader = DataLoader(_SnippetStream(todo, plan, batch_size), batch_size=None, num_workers=workers,
                         collate_fn=_identity, pin_memory=dev.type == "cuda",
                         prefetch_factor=4 if workers else None, persistent_workers=False)
-    pending: dict[int, list[np.ndarray]] = {}
     infos: dict[str, dict[str, Any]] = {}
+    try:
+        _run_model(model, loader, dev, todo, out, fmt, temporal_dim, summary, infos,
+                   (lambda done: progress(done, len(jobs))) if progress is not None else None)
+    finally:  # also on Ctrl-C: the videos written so far keep their info, so a re-run can skip them
+        if infos:
+            update_video_info(out / VIDEO_INFO, infos)
+    summary.failures.sort(key=lambda f: f["source"])
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_model(model: torch.nn.Module, loader: DataLoader, dev: torch.device, todo: Sequence[VideoJob], out: Path,
+               fmt: str, temporal_dim: int, summary: FeatureSummary, infos: dict[str, dict[str, Any]],
+               progress: Callable[[int], None] | None) -> None:
+    """Features of every chunk the loader yields; each video written once its last chunk is done.
+
+    Counts into `summary` (time spent waiting for the loader included) and adds each written
+    video's info to `infos`.
+    """
+    pending: dict[int, list[np.ndarray]] = {}
     items = iter(loader)
     while True:
         waited = time.perf_counter()
         item = next(items, None)
         summary.data_wait_seconds += time.perf_counter() - waited
         if item is None:
-            break
+            return
         job = todo[item["index"]]
         if "error" in item:
             log.warning("failed: %s", item["error"])
@@ -393,12 +412,7 @@ def extract_features(recipe: Any, checkpoint: str | os.PathLike, jobs: Sequence[
             infos[job.rel] = _video_info(item["info"], features.shape[0])
             summary.extracted += 1
         if progress is not None:
-            progress(summary.skipped + summary.extracted + len(summary.failures), len(jobs))
-    if infos:
-        update_video_info(out / VIDEO_INFO, infos)
-    summary.failures.sort(key=lambda f: f["source"])
-    summary.seconds = time.perf_counter() - start
-    return summary
+            progress(summary.skipped + summary.extracted + len(summary.failures))
 
 
 def _video_info(info: dict[str, Any], num_positions: int) -> dict[str, Any]:
