@@ -294,3 +294,11 @@ def test_3d_recognizer(tiny, tmp_path):
     with torch.no_grad():
         expected = model.backbone(imgs[:, 0]).mean(dim=(2, 3, 4))[0].numpy()
     np.testing.assert_allclose(rows[1], expected, rtol=1e-4, atol=1e-4)
+
+
+def test_shards_partition_the_videos(recipe, checkpoint, tiny, tmp_path):
+    jobs = gather_inputs([tiny / "videos"])[:4]
+    for index in (0, 1):
+        summary = extract_features(recipe, checkpoint, jobs, tmp_path, temporal_dim=0, shard=(index, 2))
+        assert summary.videos == 2 and summary.extracted == 2
+    assert sorted(json.loads((tmp_path / VIDEO_INFO).read_text())) == sorted(j.rel for j in jobs)
