@@ -24,6 +24,7 @@ _vidact() {
             "/detections-to-regression") path="detections-to-regression" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
+            "/extract-features") path="extract-features" ;;
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
             "/proposals") path="proposals" ;;
@@ -46,10 +47,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-features extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-frames predict proposals recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-features extract-frames predict proposals recipe test train" -- "$cur"))
             fi ;;
         "checkpoint")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -219,6 +220,19 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --dataset --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "extract-features")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "csv npy" -- "$cur")); return ;;
+                --modality) COMPREPLY=($(compgen -W "rgb flow" -- "$cur")); return ;;
+                --temporal-dim|--snippet-stride|--clip-len|--batch-size|-b|--workers|-j) COMPREPLY=(); return ;;
+                --out|-o|--checkpoint|--set|-s|--shard) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --checkpoint --set -s --temporal-dim --snippet-stride --clip-len --format --modality --batch-size -b --workers -j --shard --concat --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -6,6 +6,7 @@ complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets an
 complete -c vidact -n '__fish_use_subcommand' -a detections-to-regression -d 'Apply SSN location regression and per-class temporal NMS,...'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
+complete -c vidact -n '__fish_use_subcommand' -a extract-features -d 'Snippet features of untrimmed videos (one file per video)...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a predict -d 'Print the top-k labels of each video, scored under the...'
 complete -c vidact -n '__fish_use_subcommand' -a proposals -d 'Temporal action proposals: BSN stages (tem, pgm, bsp,...'
@@ -152,6 +153,21 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l dataset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l checkpoint -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l temporal-dim -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l snippet-stride -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l clip-len -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l format -x -a 'csv npy'
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l modality -x -a 'rgb flow'
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l batch-size -s b -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l workers -s j -x
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l shard -r -F
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l concat
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l json
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l help
+complete -c vidact -n '__fish_seen_subcommand_from extract-features' -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l short-side -x
 complete -c vidact -n '__fish_seen_subcommand_from extract-frames' -l new-size -x

@@ -139,6 +139,8 @@ def _register() -> None:
     app.command("train")(train.train_command)
     app.command("test")(test.test_command)
     app.command("predict")(predict.predict_command)
+    from vidact.commands.extract_features import extract_features_command
+    app.command("extract-features")(extract_features_command)
     from vidact.commands import proposals  # own line: merges with the import above stay trivial
     app.add_typer(proposals.app, name="proposals")
     app.command("detections-to-regression")(detections_to_regression.detections_to_regression_command)
