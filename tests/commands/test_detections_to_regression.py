@@ -226,3 +226,19 @@ def test_anet_format_scores_like_thumos14_through_the_activitynet_kit(tmp_path: 
                             "--json").stdout)
     assert ssn["metrics"]["mAP@0.50"] > 0
     assert kit["metrics"]["mAP@0.50"] == pytest.approx(ssn["metrics"]["mAP@0.50"], abs=1e-5)
+
+
+def test_outputs_record_the_annotation_so_eval_needs_no_ann(tmp_path: Path) -> None:
+    from vidact.io.provenance import annotation_record
+
+    gt = frame_gt(5)
+    ann = proposal_file(tmp_path / "proposals.txt", gt)
+    raw = tmp_path / "raw.json"
+    write_ssn_raw_outputs(raw, random_outputs(5, num_videos=3, num_classes=3), annotation_record(ann))
+    det = tmp_path / "det.json"
+    assert invoke("detections-to-regression", raw, "--out", det).exit_code == 0  # the record comes from the input
+    assert json.loads(det.read_text())["protocol"]["ann_file"] == str(ann.resolve())
+    with_ann = invoke("eval", "--metric", "mAP", "--dataset", "thumos14", "--ann", ann, det, "--json")
+    without = invoke("eval", "--metric", "mAP", "--dataset", "thumos14", det, "--json")
+    assert with_ann.exit_code == 0 and without.exit_code == 0, without.output
+    assert json.loads(without.stdout)["metrics"] == json.loads(with_ann.stdout)["metrics"]

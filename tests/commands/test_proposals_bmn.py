@@ -55,7 +55,8 @@ def test_results_match_the_training_validation_in_vidact_eval(data, trained, tmp
     summary = json.loads(result.stdout)
     assert summary["num_videos"] == 4 and summary["split"] == "test"
     written = json.loads(out.read_text())
-    assert set(written) == {"version", "results", "external_data"} and len(written["results"]) == 4
+    assert set(written) == {"version", "results", "external_data", "protocol"} and len(written["results"]) == 4
+    assert Path(written["protocol"]["ann_file"]) == (data / "anet_anno_val.json").resolve()
     for proposals in written["results"].values():
         scores = [p["score"] for p in proposals]
         assert 0 < len(scores) <= 100 and scores == sorted(scores, reverse=True)
@@ -68,6 +69,10 @@ def test_results_match_the_training_validation_in_vidact_eval(data, trained, tmp
     logged = [json.loads(line) for line in (trained / "log.jsonl").read_text().splitlines()]
     val = next(r for r in logged if r.get("mode") == "val" and r.get("epoch") == epoch)
     assert metrics["auc"] == pytest.approx(val["auc"]) and metrics["AR@100"] == pytest.approx(val["AR@100"])
+    # The results record their annotation file: eval finds the ground truth without --ann.
+    recorded = CliRunner().invoke(app, ["eval", "--metric", "AR@AN", str(out), "--json"])
+    assert recorded.exit_code == 0, recorded.output
+    assert json.loads(recorded.stdout)["metrics"] == metrics
 
 
 def test_shards_partition_the_videos(data, trained, tmp_path):

@@ -78,16 +78,17 @@ def detections_to_regression_command(
     if cls_score_dict is not None or cls_top_k != 2:
         err.print("note: --cls-top-k and --cls-score-dict are accepted and unused, as in the reference", style="dim")
     detections = postprocess_detections(inputs, top_k=top_k, nms=nms, use_regression=not no_regression, name=name)
+    protocol = _annotation_protocol(input, ann)
     if format is OutFormat.json:
         used = [c for c, per_video in enumerate(detections) if any(len(r) for r in per_video.values())]
         if ann is not None and used:
             _check_class_range(used[-1], ann, name)
-        text = format_class_detections(detections)
+        text = format_class_detections(detections, protocol)
     else:
         durations = read_durations(ann, fps)  # type: ignore[arg-type]
         if format is OutFormat.anet:
             names = read_class_names(classes) if classes is not None else None
-            text = format_anet(detections, durations, str(ann), names)
+            text = format_anet(detections, durations, str(ann), names, protocol)
         else:
             text = format_thumos(detections, durations, str(ann))
     write_text_output(out, text)
@@ -101,3 +102,18 @@ def _check_class_range(class_idx: int, ann: str, name: str) -> None:
     if class_idx >= gt_classes:
         raise InputError(f"{name}: class index {class_idx} out of range "
                          f"({ann} has classes 0..{gt_classes - 1})")
+
+
+def _annotation_protocol(input: str, ann: Path | str | None) -> dict[str, str]:
+    """The annotation file the output was made for (`--ann`, else what the input records), so
+    `vidact eval` finds the ground truth without --ann; {} when neither names one."""
+    from vidact.io.provenance import annotation_record, recorded_annotation
+
+    if ann is not None and str(ann) != "-":
+        return annotation_record(ann)
+    if input != "-" and str(input).lower().endswith(".json"):
+        try:
+            return annotation_record(recorded_annotation(input))
+        except InputError:
+            return {}
+    return {}

@@ -54,8 +54,10 @@ def test_ssn_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os
             batch = batch_to_device(batch, info.device)
             (result,) = model(batch["imgs"], return_loss=False, **{k: batch[k] for k in TEST_KEYS})
             outputs.append(SSN.to_output(dataset.video_infos[index]["video_id"], result))
+    from vidact.io.provenance import annotation_record
+
     protocol = {"model": "SSN", "test_interval": dataset.test_interval, "checkpoint_sha256": _sha256(checkpoint),
-                "ann_file_sha256": _sha256(data.test.ann_file),
+                **annotation_record(data.test.ann_file),  # eval and detections-to-regression find the GT
                 "reg_norm_consts": dataset.reg_norm_consts.tolist()}
     write_ssn_raw_outputs(out, outputs, protocol)
     results = dataset.evaluate([o.as_result() for o in outputs], metrics=list(metrics)) if metrics else {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -97,6 +98,7 @@ def test_proposals2json_and_dump_results(anet, tmp_path):
     dumped = json.loads(out.read_text())
     assert dumped["version"] == "VERSION 1.3" and dumped["external_data"] == {}
     assert dumped["results"]["aaa"] == [{"segment": [10.0, 20.0], "score": 0.9}]
+    assert dumped["protocol"]["ann_file"] == str(Path(anet[0]).resolve())  # for `vidact eval` without --ann
     assert [p.name for p in out.parent.iterdir()] == ["results.json"]  # no temp file left
 
     csv_dir = tmp_path / "csv"

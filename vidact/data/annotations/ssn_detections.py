@@ -119,6 +119,8 @@ def parse_class_detections(obj: Any, name: str, *, num_classes: int | None = Non
             '{"<class index>": {"<video>": [[start, end, score, ...], ...]}}, got a JSON ' + _kind(obj))
     per_class: dict[int, dict[str, np.ndarray]] = {}
     for key, videos in obj.items():
+        if key == "protocol":  # provenance (the annotation file the detections were made for), not a class
+            continue
         class_idx = _class_index(key, name, None)
         if videos == {} and num_classes is not None and class_idx >= num_classes:
             continue  # an empty class beyond the range (raw outputs list all their classes)
@@ -348,10 +350,13 @@ def read_durations(path: str | Path, fps: float) -> dict[str, float]:
 # ---- writing detections ---------------------------------------------------------------------------
 
 
-def format_class_detections(detections: ClassDetections) -> str:
-    """The per-class JSON form (all classes, empty ones as {}), floats written exactly."""
-    obj = {str(c): {v: np.asarray(rows, dtype=np.float64).tolist() for v, rows in per_video.items()}
-           for c, per_video in enumerate(detections)}
+def format_class_detections(detections: ClassDetections, protocol: Mapping[str, Any] | None = None) -> str:
+    """The per-class JSON form (all classes, empty ones as {}), floats written exactly; `protocol`
+    (e.g. the annotation file, for `vidact eval` without --ann) under the key "protocol"."""
+    obj: dict[str, Any] = {str(c): {v: np.asarray(rows, dtype=np.float64).tolist() for v, rows in per_video.items()}
+                           for c, per_video in enumerate(detections)}
+    if protocol:
+        obj["protocol"] = dict(protocol)
     return json.dumps(obj) + "\n"
 
 
@@ -374,7 +379,7 @@ def format_thumos(detections: ClassDetections, durations: Mapping[str, float], a
 
 
 def format_anet(detections: ClassDetections, durations: Mapping[str, float], ann_name: str,
-                class_names: Sequence[str] | None = None) -> str:
+                class_names: Sequence[str] | None = None, protocol: Mapping[str, Any] | None = None) -> str:
     """ActivityNet detection JSON scored by `vidact eval --metric mAP`; labels are `class_names[index]`,
     or the class index as a string.
 
@@ -391,7 +396,10 @@ def format_anet(detections: ClassDetections, durations: Mapping[str, float], ann
         results.setdefault(video_id, []).extend(
             {"label": label, "score": score, "segment": segment}
             for segment, score in zip(seconds.tolist(), scores.tolist(), strict=True))
-    return json.dumps({"version": "VERSION 1.3", "results": results, "external_data": {}}) + "\n"
+    document: dict[str, Any] = {"version": "VERSION 1.3", "results": results, "external_data": {}}
+    if protocol:
+        document["protocol"] = dict(protocol)
+    return json.dumps(document) + "\n"
 
 
 def write_text_output(out: str | Path, text: str) -> None:

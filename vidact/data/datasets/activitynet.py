@@ -106,8 +106,14 @@ class ActivityNetDataset(BaseDataset):
             version: the "version" field of the JSON file.
         """
         if output_format == "json":
-            super().dump_results({"version": version, "results": self.proposals2json(results),
-                                  "external_data": {}}, out)
+            document: dict[str, Any] = {"version": version, "results": self.proposals2json(results),
+                                        "external_data": {}}
+            if self.ann_file and os.path.isfile(self.ann_file):
+                # `vidact eval` without --ann finds the ground truth through this record.
+                from vidact.io.provenance import annotation_record
+
+                document["protocol"] = annotation_record(self.ann_file)
+            super().dump_results(document, out)
         elif output_format == "csv":
             os.makedirs(out, exist_ok=True)
             for video_name, outputs in results:
