@@ -175,7 +175,7 @@ def test_run_chain_writes_results_and_resumes_after_a_removed_stage(synth, chain
     assert np.load(next((work / "pgm_features").glob("*.npy"))).shape[1] == 32
     results = json.loads((work / "results.json").read_text())
     val = json.loads((synth / "anet_anno_val.json").read_text())
-    assert set(results) == {"version", "results", "external_data"}
+    assert set(results) == {"version", "results", "external_data", "protocol"}  # protocol: the annotation file
     assert sorted(results["results"]) == sorted(name.removeprefix("v_") for name in val)
     for name, info in val.items():
         for proposal in results["results"][name.removeprefix("v_")]:
