@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from vidact.errors import CheckpointError, InputError, RecipeError
+from vidact.errors import InputError, RecipeError
+from vidact.engine.bsn import ModelMismatchError, load_localizer  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -24,30 +25,15 @@ Progress = Callable[[int, int], Any]
 """Called with (videos done, videos to do)."""
 
 
-class ModelMismatchError(CheckpointError):
-    """A checkpoint trained for another model than the recipe's: bad input, exit code 2."""
-
-    exit_code = 2
-
-
 def load_bmn(recipe: Any, checkpoint: str | os.PathLike) -> torch.nn.Module:
-    """The recipe's BMN with the checkpoint's weights, in eval mode.
+    """The recipe's BMN with the checkpoint's weights, in eval mode (`load_localizer` for BMN).
 
     Raises:
         RecipeError: the recipe's model is not a BMN.
         ModelMismatchError: the checkpoint was trained for another model (exit code 2).
         CheckpointError: unreadable or not a checkpoint.
     """
-    from vidact.engine.predict import load_model
-
-    if recipe.model.type != "BMN":
-        raise RecipeError(f"vidact proposals bmn needs a BMN recipe; model.type is {recipe.model.type}")
-    try:
-        return load_model(recipe, checkpoint)
-    except CheckpointError as exc:
-        message = str(exc) if str(checkpoint) in str(exc) else f"{checkpoint}: {exc}"
-        mismatch = "disagree" in message or "does not fit" in message
-        raise (ModelMismatchError if mismatch else CheckpointError)(message, hint=exc.hint) from None
+    return load_localizer(recipe, checkpoint, "BMN")
 
 
 def split_dataset(recipe: Any, split: str) -> Any:

@@ -50,11 +50,12 @@ def select_videos(names: Sequence[str], shard: tuple[int, int] | None) -> list[i
 
 
 def load_localizer(recipe: Any, checkpoint: str | os.PathLike, model_type: str) -> torch.nn.Module:
-    """The recipe's TEM / PEM with a checkpoint's weights, in eval mode.
+    """The recipe's localizer (TEM, PEM, BMN) with a checkpoint's weights, in eval mode.
 
     Raises:
         RecipeError: the recipe's model is not a `model_type`.
-        CheckpointError: unreadable, or trained for another model (named with the file).
+        ModelMismatchError: the checkpoint was trained for another model (exit code 2).
+        CheckpointError: unreadable or not a checkpoint (named with the file).
     """
     from vidact.engine.predict import load_model
 
