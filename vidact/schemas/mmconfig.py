@@ -100,7 +100,7 @@ def _read(path: Path, display: str, stack: tuple[Path, ...]) -> MMConfig:
         merged.files += inner.files
     own = _Evaluator(display, merged.values).run(tree)
     for name, value in own.values.items():
-        if name in merged.values and isinstance(value, dict):
+        if isinstance(merged.values.get(name), dict) and isinstance(value, dict) and not value.get("_delete_"):
             merged.values[name] = merge_dicts(merged.values[name], value)
         else:
             merged.values[name] = _drop_delete(value)
@@ -290,10 +290,18 @@ class _Evaluator:
         inner, index = self.value(node.value), self.value(node.slice)
         try:
             if isinstance(inner, (dict, list, tuple, str)) and not isinstance(index, Unsupported):
+                if isinstance(index, slice) and isinstance(inner, dict):
+                    raise TypeError
                 return inner[index]
         except (KeyError, IndexError, TypeError):
             pass
         return Unsupported(f"'{_short(node)}' cannot be looked up", self._where(node))
+
+    def _Slice(self, node: ast.Slice) -> Any:
+        bounds = [None if part is None else self.value(part) for part in (node.lower, node.upper, node.step)]
+        if all(b is None or (isinstance(b, int) and not isinstance(b, bool)) for b in bounds):
+            return slice(*bounds)
+        return Unsupported(f"slice '{_short(node)}' cannot be computed", self._where(node))
 
     def _Call(self, node: ast.Call) -> Any:
         name = node.func.id if isinstance(node.func, ast.Name) else None

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from vidact.errors import RecipeError
+from vidact.registry import did_you_mean
 from vidact.schemas.load import (
     Problem,
     RecipeProblems,
@@ -522,8 +522,7 @@ class _Translator:
                 key = _tag_key(tagged[0])
                 match = next((m for m in tagged if _tag_value(m) == value.get(key)), None)
                 if match is None:
-                    names = ", ".join(sorted(str(_tag_value(m)) for m in tagged))
-                    return self.skip(where, f"{key} {value.get(key)!r} has no vidact counterpart (vidact has: {names})")
+                    return self.skip(where, _unknown(key, value.get(key), [str(_tag_value(m)) for m in tagged]))
                 node = match
             elif len(members) == 1:
                 node = members[0]
@@ -619,6 +618,14 @@ def _evaluation_0x(tr: _Translator, value: Any) -> Any:
         value["metrics"] = value.pop("metric")
     tr.done("evaluation", "evaluation")
     return value
+
+
+def _unknown(key: str, name: Any, known: list[str]) -> str:
+    text = f"{key} {name!r} has no vidact counterpart"
+    guess = did_you_mean(name, known) if isinstance(name, str) else None
+    if guess:
+        return f"{text} (did you mean '{guess}'?)"
+    return f"{text} (vidact has: {', '.join(sorted(known))})" if len(known) <= 8 else text
 
 
 def _annotation(section: str) -> Any:
