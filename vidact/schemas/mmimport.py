@@ -9,6 +9,7 @@ MMAction-0.x-shaped sections first; see `translate` for each rule.
 
 from __future__ import annotations
 
+import difflib
 import typing
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from vidact.registry import did_you_mean
 from vidact.schemas.load import (
     Problem,
     RecipeProblems,
@@ -582,10 +582,11 @@ def _lr_config(tr: _Translator, schedulers: list, total_epochs: Any) -> Any:
             lr.update(warmup="linear", warmup_ratio=item.get("start_factor", 1 / 3),
                       warmup_iters=item.get("end", 0), warmup_by_epoch=bool(by_epoch))
             tr.done(where, "lr_config.warmup (linear, updated every iteration)")
-        elif kind == "MultiStepLR" and begin == 0:
-            lr.update(policy="step", step=_plain(item.get("milestones")), gamma=item.get("gamma", 0.1),
+        elif kind == "MultiStepLR" and isinstance(begin, int) and _ints(item.get("milestones")):
+            # mmengine counts milestones from `begin`; our steps are absolute epochs (or iterations)
+            lr.update(policy="step", step=[begin + m for m in item["milestones"]], gamma=item.get("gamma", 0.1),
                       by_epoch=item.get("by_epoch", True))
-            tr.done(where, "lr_config (policy: step)")
+            tr.done(where, "lr_config (policy: step)" + (f", milestones + begin ({begin})" if begin else ""))
         elif kind == "CosineAnnealingLR" and begin == 0 and item.get("T_max") in (None, total_epochs, item.get("end")):
             lr.update(policy="CosineAnnealing", by_epoch=item.get("by_epoch", True))
             if item.get("eta_min_ratio") is not None:
@@ -596,6 +597,9 @@ def _lr_config(tr: _Translator, schedulers: list, total_epochs: Any) -> Any:
         elif kind == "ConstantLR" and item.get("factor", 1) == 1:
             lr.setdefault("policy", "fixed")
             tr.done(where, "lr_config (policy: fixed)")
+        elif kind == "CosineAnnealingLR":
+            tr.skip(where, f"starts at epoch {begin} or spans T_max={item.get('T_max')} epochs: vidact's "
+                    "CosineAnnealing spans the whole run from epoch 0")
         else:
             tr.skip(where, f"{_type_of(item)} as given has no vidact lr policy")
     if not lr:
@@ -622,10 +626,15 @@ def _evaluation_0x(tr: _Translator, value: Any) -> Any:
 
 def _unknown(key: str, name: Any, known: list[str]) -> str:
     text = f"{key} {name!r} has no vidact counterpart"
-    guess = did_you_mean(name, known) if isinstance(name, str) else None
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) if isinstance(name, str) else []
+    guess = close[0] if close else None
     if guess:
         return f"{text} (did you mean '{guess}'?)"
     return f"{text} (vidact has: {', '.join(sorted(known))})" if len(known) <= 8 else text
+
+
+def _ints(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
 
 
 def _annotation(section: str) -> Any:
