@@ -10,7 +10,13 @@ import typer
 from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
 
 CheckpointOpt = Annotated[
-    Path, typer.Option("--checkpoint", metavar="CKPT", show_default=False, help="Checkpoint written by vidact train.")
+    Path,
+    typer.Option(
+        "--checkpoint",
+        metavar="CKPT",
+        show_default=False,
+        help="Checkpoint from vidact train or vidact checkpoint import, or an MMAction checkpoint (imported on the fly).",
+    ),
 ]
 OutOpt = Annotated[
     Path, typer.Option("--out", metavar="SCORES", show_default=False,
