@@ -35,6 +35,7 @@ _vidact() {
             "proposals/run") path="proposals/run" ;;
             "proposals/tem") path="proposals/tem" ;;
             "/recipe") path="recipe" ;;
+            "recipe/import") path="recipe/import" ;;
             "recipe/show") path="recipe/show" ;;
             "recipe/validate") path="recipe/validate" ;;
             "/test") path="test" ;;
@@ -338,10 +339,21 @@ _vidact() {
             fi ;;
         "recipe")
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "show validate --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "import show validate --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "show validate" -- "$cur"))
+                COMPREPLY=($(compgen -W "import show validate" -- "$cur"))
+            fi ;;
+        "recipe/import")
+            case "$prev" in
+                --video-decoder) COMPREPLY=($(compgen -W "pyav opencv decord" -- "$cur")); return ;;
+                --out|-o|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--out -o --set -s --video-decoder --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
             fi ;;
         "recipe/show")
             case "$prev" in

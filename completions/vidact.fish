@@ -10,7 +10,7 @@ complete -c vidact -n '__fish_use_subcommand' -a extract-features -d 'Snippet fe
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a predict -d 'Print the top-k labels of each video, scored under the...'
 complete -c vidact -n '__fish_use_subcommand' -a proposals -d 'Temporal action proposals: BSN stages (tem, pgm, bsp,...'
-complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes and print them fully resolved (bases...'
+complete -c vidact -n '__fish_use_subcommand' -a recipe -d 'Check recipes, print them fully resolved (bases merged,...'
 complete -c vidact -n '__fish_use_subcommand' -a test -d 'Score data.test with a checkpoint and write the (N x C)...'
 complete -c vidact -n '__fish_use_subcommand' -a train -d 'Train a recipes model on CPU or GPU; checkpoints,...'
 complete -c vidact -n '__fish_use_subcommand' -l debug
@@ -252,9 +252,16 @@ complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_s
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l json
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -l help
 complete -c vidact -n '__fish_seen_subcommand_from proposals ; and __fish_seen_subcommand_from tem' -F
-complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
-complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -a validate -d 'Check recipe files and list every problem in each one.'
-complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from show validate' -l help
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from import show validate' -a import -d 'Translate an MMAction 0.x/1.x Python config into a vidact...'
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from import show validate' -a show -d 'Print a recipe resolved and validated: bases merged,...'
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from import show validate' -a validate -d 'Check recipe files and list every problem in each one.'
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and not __fish_seen_subcommand_from import show validate' -l help
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -l video-decoder -x -a 'pyav opencv decord'
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -l json
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -l help
+complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from import' -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from show' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from show' -l json
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from show' -l help
