@@ -5,9 +5,14 @@ For each config (paths relative to MMAction2's `configs/`), this process imports
 subprocess in the MMAction2 1.2.0 environment (`--mm-python`) builds MMAction2's model from the
 same file with `Config.fromfile` (pretrained weights switched off). MMAction2's parameter and
 buffer names are renamed with our checkpoint tables (`vidact.models.convert`), then names and
-shapes are compared. One line per config; exits 1 if any differs.
+shapes are compared. With `--outputs`, MMAction2's model is also initialised randomly (BN
+statistics too), saved as an MMAction checkpoint, run on a fixed random input, and our model loads
+that checkpoint (`vidact.load_model`) and must give the same backbone features and class scores
+(max abs difference <= --tol, float32): strides, pooling and other settings that leave no trace in
+the shapes are checked too. One line per config; exits 1 if any differs.
 
     .venv/bin/python benchmarks/check_mmaction_configs.py
+    .venv/bin/python benchmarks/check_mmaction_configs.py --outputs --work /tmp/cfgcheck
     .venv/bin/python benchmarks/check_mmaction_configs.py --configs recognition/tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb.py
 """
 
@@ -17,6 +22,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -35,25 +41,54 @@ from mmengine.config import Config
 from mmaction.registry import MODELS
 from mmaction.utils import register_all_modules
 register_all_modules()
-root, names, out = sys.argv[1], json.loads(sys.argv[2]), {}
-for name in names:
+root, names, work, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], {}
+for i, name in enumerate(names):
     try:
         cfg = Config.fromfile(os.path.join(root, name))
         backbone = cfg.model.backbone
         for part in (backbone, backbone.get("slow_pathway") or {}, backbone.get("fast_pathway") or {}):
             if "pretrained" in part: part["pretrained"] = None
             part.pop("init_cfg", None)
+        torch.manual_seed(0)
         model = MODELS.build(cfg.model)
         out[name] = {"state": {k: list(v.shape) for k, v in model.state_dict().items()},
                      "backbone": backbone["type"], "head": cfg.model.cls_head["type"]}
+        if not work:
+            continue
+        with torch.no_grad():  # random norm statistics and affine parameters, so a mis-set norm shows
+            for key, t in model.state_dict().items():
+                if key.endswith("running_var"): t.uniform_(0.5, 1.5)
+                elif key.endswith("running_mean"): t.normal_(0, 0.1)
+                elif (".bn" in key or "norm" in key) and key.endswith((".weight", ".bias")) and t.is_floating_point():
+                    t.normal_(1.0 if key.endswith("weight") else 0.0, 0.1)
+        model.eval()
+        ckpt, ref = os.path.join(work, f"{i}_mm.pth"), os.path.join(work, f"{i}_ref.pt")
+        torch.save({"meta": {"config": name}, "state_dict": model.state_dict()}, ckpt)
+        channels = backbone.get("in_channels", 3)
+        g = torch.Generator().manual_seed(1)
+        if cfg.model.type == "Recognizer2D":
+            segs = backbone.get("num_segments", 8 if "TSM" in backbone["type"] else 3)
+            imgs = torch.randn(segs, channels, 64, 64, generator=g)
+            with torch.no_grad():
+                feat = model.backbone(imgs)
+                score = model.cls_head(feat, segs)
+        else:
+            imgs = torch.randn(1, channels, 32, 64, 64, generator=g)
+            with torch.no_grad():
+                feat = model.backbone(imgs)
+                score = model.cls_head(feat)
+        feats = list(feat) if isinstance(feat, tuple) else [feat]
+        torch.save({"imgs": imgs, "feats": feats, "score": score}, ref)
+        out[name].update(ckpt=ckpt, ref=ref, kind=cfg.model.type)
     except Exception as exc:
         out[name] = {"error": f"{type(exc).__name__}: {exc}"[:400]}
 print(json.dumps(out))
 '''
 
 
-def mmaction_models(python: str, names: list[str]) -> dict:
-    done = subprocess.run([python, "-c", _MM_SIDE, MM_CONFIGS, json.dumps(names)], capture_output=True, text=True)
+def mmaction_models(python: str, names: list[str], work: str = "") -> dict:
+    done = subprocess.run([python, "-c", _MM_SIDE, MM_CONFIGS, json.dumps(names), work],
+                          capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"MMAction2 side failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -78,9 +113,29 @@ def compare(name: str, theirs: dict) -> dict:
     missing = sorted(set(mapped) - set(ours))
     extra = sorted(set(ours) - set(mapped))
     shapes = sorted(k for k in set(ours) & set(mapped) if ours[k] != mapped[k])
-    return {"config": name, "match": not (missing or extra or shapes), "tensors": len(ours),
-            "only_mmaction": missing[:5], "only_vidact": extra[:5], "shape_differs": shapes[:5],
-            "skipped": [f"{s.path}: {s.reason}" for s in result.skipped]}
+    row = {"config": name, "match": not (missing or extra or shapes), "tensors": len(ours),
+           "only_mmaction": missing[:5], "only_vidact": extra[:5], "shape_differs": shapes[:5],
+           "skipped": [f"{s.path}: {s.reason}" for s in result.skipped]}
+    if row["match"] and "ckpt" in theirs:
+        row["outputs"] = compare_outputs(recipe, theirs)
+    return row
+
+
+def compare_outputs(recipe, theirs: dict) -> dict[str, float]:
+    """Largest differences of backbone features and class scores, same checkpoint, same input."""
+    import torch
+
+    import vidact
+
+    ref = torch.load(theirs["ref"], weights_only=True)
+    model = vidact.load_model(recipe, theirs["ckpt"])
+    imgs = ref["imgs"]
+    with torch.no_grad():
+        feat = model.backbone(imgs)
+        score = model.cls_head(feat, imgs.shape[0]) if theirs["kind"] == "Recognizer2D" else model.cls_head(feat)
+    feats = list(feat) if isinstance(feat, tuple) else [feat]
+    return {"features": max(float((a - b).abs().max()) for a, b in zip(feats, ref["feats"], strict=True)),
+            "scores": float((score - ref["score"]).abs().max())}
 
 
 def main() -> int:
@@ -89,15 +144,24 @@ def main() -> int:
     parser.add_argument("--configs", nargs="*", default=CONFIGS, help="paths under MMAction2's configs/")
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--show-skipped", action="store_true", help="list what each import skipped")
+    parser.add_argument("--outputs", action="store_true", help="also compare outputs from the same checkpoint")
+    parser.add_argument("--tol", type=float, default=1e-4, help="largest output difference allowed")
+    parser.add_argument("--work", default="", help="folder for checkpoints and reference outputs (--outputs)")
     args = parser.parse_args()
     start = time.perf_counter()
-    reference = mmaction_models(args.mm_python, args.configs)
+    work = ""
+    if args.outputs:
+        work = args.work or tempfile.mkdtemp(prefix="vidact-cfgcheck-")
+        Path(work).mkdir(parents=True, exist_ok=True)
+    reference = mmaction_models(args.mm_python, args.configs, work)
     rows = []
     for name in args.configs:
         try:
             row = compare(name, reference[name])
         except Exception as exc:  # report and go on
             row = {"config": name, "match": False, "error": f"{type(exc).__name__}: {exc}"[:600]}
+        if "outputs" in row:
+            row["match"] = max(row["outputs"].values()) <= args.tol
         rows.append(row)
         short = name.rsplit("/", 1)[-1]
         if "error" in row:
@@ -105,13 +169,16 @@ def main() -> int:
         else:
             detail = "" if row["match"] else (f"  only MMAction2 {row['only_mmaction']} only vidact "
                                               f"{row['only_vidact']} shapes {row['shape_differs']}")
+            if "outputs" in row:
+                detail += f"  features {row['outputs']['features']:.1e} scores {row['outputs']['scores']:.1e}"
             print(f"{'match ' if row['match'] else 'DIFFER'} {short} ({row['tensors']} tensors, "
                   f"{len(row['skipped'])} skipped){detail}", file=sys.stderr)
             if args.show_skipped:
                 for item in row["skipped"]:
                     print(f"         skipped {item}", file=sys.stderr)
     passed = sum(r["match"] for r in rows)
-    print(f"{passed}/{len(rows)} configs build the same parameter names and shapes "
+    what = "parameter names and shapes" + (" and outputs" if args.outputs else "")
+    print(f"{passed}/{len(rows)} configs build the same {what} "
           f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
     if args.json:
         print(json.dumps({"configs": rows}))
