@@ -316,3 +316,42 @@ def test_imported_recipe_builds_the_expected_model(config_1x):
     convs = [k for k in state if k.endswith(".weight") and state[k].ndim == 4]
     assert len(convs) == 1 + 8 * 2 + 3
     assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+def test_spaced_and_embedded_base_references(tmp_path):
+    config = write_config(tmp_path, {"base.py": "name = 'tsn'\nsizes = dict(crop=224)\n", "child.py": """
+        _base_ = ['base.py']
+        crop = '{{ _base_.sizes.crop }}'
+        work_dir = 'work_dirs/{{_base_.name}}_ft'
+        missing = '{{_base_.nope}}'
+    """})
+    values = read_mmconfig(config).values
+    assert values["crop"] == 224 and values["work_dir"] == "work_dirs/tsn_ft"
+    assert isinstance(values["missing"], Unsupported) and "not defined in the bases" in values["missing"].reason
+
+
+def schedule_of(tmp_path: Path, schedulers: str) -> tuple[dict, dict[str, str]]:
+    config = write_config(tmp_path, {"base.py": BASE_1X, "child.py": CHILD_1X + f"\nparam_scheduler = {schedulers}\n"})
+    result = import_mmconfig(config)
+    return result.data["lr_config"], skipped_paths(result)
+
+
+def test_multistep_milestones_count_from_begin(tmp_path):
+    # mmengine counts MultiStepLR milestones from `begin` (checked against mmengine 0.10: with
+    # begin=2, milestones [3, 5] decay after epochs 5 and 7), our steps are absolute epochs
+    lr, skipped = schedule_of(tmp_path, """[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=10),
+        dict(type='MultiStepLR', begin=10, end=150, by_epoch=True, milestones=[90, 130], gamma=0.1)]""")
+    assert lr == {"warmup": "linear", "warmup_ratio": 0.1, "warmup_iters": 10, "warmup_by_epoch": True,
+                  "policy": "step", "step": [100, 140], "gamma": 0.1, "by_epoch": True}
+    assert "param_scheduler[1]" not in skipped
+
+
+def test_cosine_after_warmup_is_listed_not_guessed(tmp_path):
+    lr, skipped = schedule_of(tmp_path, """[
+        dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=34),
+        dict(type='CosineAnnealingLR', T_max=162, eta_min=0, by_epoch=True, begin=34, end=196)]""")
+    assert lr["policy"] == "fixed" and lr["warmup_iters"] == 34
+    assert "vidact's CosineAnnealing spans the whole run" in skipped["param_scheduler[1]"]
+    lr, skipped = schedule_of(tmp_path, "dict(type='CosineAnnealingLR', T_max=100, eta_min=0, begin=0, end=100)")
+    assert lr == {"policy": "CosineAnnealing", "by_epoch": True, "min_lr": 0} and not skipped.get("param_scheduler")
