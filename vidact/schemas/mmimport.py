@@ -9,8 +9,6 @@ MMAction-0.x-shaped sections first; see `translate` for each rule.
 
 from __future__ import annotations
 
-import difflib
-import typing
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,21 +17,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from vidact.schemas.load import (
-    Problem,
-    RecipeProblems,
-    _apply_overrides,
-    _is_model,
-    _is_union,
-    _strip,
-    _tag_key,
-    _tag_value,
-    validation_problems,
-)
+from vidact.schemas.load import Problem, RecipeProblems, _apply_overrides, validation_problems
 from vidact.schemas.mmconfig import MMConfig, Unsupported, read_mmconfig
-
-_DROP = object()
-"""A value that is not carried over (already listed as skipped)."""
+from vidact.schemas.mmfit import DROP, Indexed, Skipped, SpecFitter, plain
 
 VIDEO_DECODERS = {"pyav": ("PyAVInit", "PyAVDecode"), "opencv": ("OpenCVInit", "OpenCVDecode"),
                   "decord": ("DecordInit", "DecordDecode")}
@@ -46,14 +32,6 @@ _RUNTIME_DEFAULTS = {"default_scope": "mmaction", "val_cfg": {"type": "ValLoop"}
 _SECTION_ORDER = ("model", "data", "optimizer", "optimizer_config", "lr_config", "total_epochs", "seed",
                   "checkpoint_config", "evaluation", "log_config", "log_level", "amp", "dist_params",
                   "cudnn_benchmark", "work_dir", "load_from", "resume_from")
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A config entry that was not translated."""
-
-    path: str
-    reason: str
 
 
 @dataclass
@@ -131,21 +109,15 @@ def _validate(result: ImportResult, display: str) -> None:
 # ---- the translation ---------------------------------------------------------------------------
 
 
-class _Translator:
+class _Translator(SpecFitter):
+    """The MMAction -> vidact rules, section by section, on top of the generic spec fitting."""
+
     def __init__(self, config: MMConfig, video_decoder: str | None) -> None:
+        super().__init__()
         self.cfg = dict(config.values)
         self.helpers = config.helpers
         self.decoder = video_decoder
-        self.translated: list[tuple[str, str]] = []
-        self.skipped: list[Skipped] = []
         self.normalize: dict[str, Any] | None = None
-
-    def skip(self, path: str, reason: str) -> object:
-        self.skipped.append(Skipped(path, reason))
-        return _DROP
-
-    def done(self, config_path: str, recipe_path: str) -> None:
-        self.translated.append((config_path, recipe_path))
 
     def translate(self) -> dict[str, Any]:
         """Build the recipe sections; every top-level key ends up translated, skipped or a helper."""
@@ -163,11 +135,11 @@ class _Translator:
         for key, value in cfg.items():
             if key in self.helpers:
                 continue
-            if _RUNTIME_DEFAULTS.get(key, _DROP) == value:
+            if _RUNTIME_DEFAULTS.get(key, DROP) == value:
                 self.done(key, "(vidact's default)")
             else:
                 self.skip(key, _why_top_level(key, value))
-        return {k: out[k] for k in _SECTION_ORDER if k in out and out[k] is not _DROP}
+        return {k: out[k] for k in _SECTION_ORDER if k in out and out[k] is not DROP}
 
     # ---- model ----
 
@@ -190,7 +162,7 @@ class _Translator:
         if "test_cfg" in self.cfg and not _is_loop(self.cfg["test_cfg"]):  # 0.x before 0.10: top level
             model["test_cfg"] = self.cfg.pop("test_cfg")
         fitted = self.fit(model, specs.Model, "model")
-        if fitted is not _DROP:
+        if fitted is not DROP:
             self.done("model", "model")
         return fitted
 
@@ -207,7 +179,7 @@ class _Translator:
                 continue
             self.skip(f"{where}.{key}", "not available in vidact's Normalize step")
         if "mean" in cfg and "std" in cfg:
-            self.normalize = {"type": "Normalize", "mean": _plain(cfg["mean"]), "std": _plain(cfg["std"]),
+            self.normalize = {"type": "Normalize", "mean": plain(cfg["mean"]), "std": plain(cfg["std"]),
                               "to_bgr": False}
             self.done(f"{where}.mean/std", "Normalize step before FormatShape in each pipeline")
         if "format_shape" in cfg:
@@ -225,7 +197,7 @@ class _Translator:
         for key, value in data.items():
             where = f"data.{key}"
             if key in ("videos_per_gpu", "workers_per_gpu"):
-                out[key] = _plain(value)
+                out[key] = plain(value)
                 self.done(where, where)
             elif key in ("val_dataloader", "test_dataloader") and isinstance(value, dict):
                 out[key] = self._loader_override(value, where)
@@ -236,13 +208,13 @@ class _Translator:
                     self.skip(f"{where}.{name}", "vidact's training dataloader has no such setting")
             else:
                 self.skip(where, "not a vidact data setting")
-        return {k: v for k, v in out.items() if v is not _DROP}
+        return {k: v for k, v in out.items() if v is not DROP}
 
     def _loader_override(self, value: dict, where: str) -> dict:
         out = {}
         for name, item in value.items():
             if name in ("videos_per_gpu", "workers_per_gpu"):
-                out[name] = _plain(item)
+                out[name] = plain(item)
                 self.done(f"{where}.{name}", f"data.{where.split('.')[-1]}.{name}")
             else:
                 self.skip(f"{where}.{name}", "vidact's dataloaders have no such setting")
@@ -265,17 +237,17 @@ class _Translator:
                 elif key in ("batch_size", "num_workers"):
                     ours = {"batch_size": "videos_per_gpu", "num_workers": "workers_per_gpu"}[key]
                     if split == "train":
-                        out[ours] = _plain(value)
+                        out[ours] = plain(value)
                         self.done(where, f"data.{ours}")
                     else:
-                        out.setdefault(name, {})[ours] = _plain(value)
+                        out.setdefault(name, {})[ours] = plain(value)
                         self.done(where, f"data.{name}.{ours}")
                 elif key == "sampler" and _is_default_sampler(value, split):
                     self.done(where, "(vidact's default: shuffled for training, in order otherwise)")
                 else:
                     self.skip(where, "vidact's dataloaders have no such setting")
         self._evaluators(out)
-        return {k: v for k, v in out.items() if v is not _DROP}
+        return {k: v for k, v in out.items() if v is not DROP}
 
     def _dataset(self, value: Any, where: str, split: str) -> Any:
         from vidact.schemas import data as specs
@@ -292,12 +264,12 @@ class _Translator:
             value["data_prefix"] = next(iter(kept.values()), None)
         if isinstance(value.get("dataset"), dict):  # RepeatDataset
             value["dataset"] = self._dataset(value["dataset"], f"{where}.dataset", split)
-            if value["dataset"] is _DROP:
-                return _DROP
+            if value["dataset"] is DROP:
+                return DROP
         if isinstance(value.get("pipeline"), (list, tuple)):
             value["pipeline"] = self._pipeline(list(value["pipeline"]), f"{where}.pipeline", split)
         fitted = self.fit(value, specs.Dataset, where)
-        if fitted is not _DROP:
+        if fitted is not DROP:
             self.done(where, f"data.{split}")
         return fitted
 
@@ -317,7 +289,7 @@ class _Translator:
                 out.append(dict(self.normalize))
             if kind in _DECODER_STEPS and self.decoder:
                 step = {"type": VIDEO_DECODERS[self.decoder][0 if kind.endswith("Init") else 1]}
-            out.append(_Indexed(step, f"{where}[{i}]"))
+            out.append(Indexed(step, f"{where}[{i}]"))
         if self.normalize is not None and not any(
                 isinstance(s, dict) and s.get("type") == "Normalize" for s in out):
             out.append(dict(self.normalize))  # no FormatShape step: normalise last
@@ -335,9 +307,9 @@ class _Translator:
             self.skip("val_evaluator", f"{kind} has no vidact counterpart")
             return
         evaluation = self.cfg.setdefault("__evaluation", {})
-        evaluation["metrics"] = list(_plain(metrics.get("metric_list", ("top_k_accuracy", "mean_class_accuracy"))))
+        evaluation["metrics"] = list(plain(metrics.get("metric_list", ("top_k_accuracy", "mean_class_accuracy"))))
         options = metrics.get("metric_options", {}).get("top_k_accuracy", {})
-        evaluation["topk"] = list(_plain(options.get("topk", (1, 5))))
+        evaluation["topk"] = list(plain(options.get("topk", (1, 5))))
         self.done("val_evaluator", "evaluation.metrics/topk")
 
     # ---- optimisation ----
@@ -377,21 +349,21 @@ class _Translator:
                            "accumulative_counts"):
                 self.skip(f"optim_wrapper.{key}", "no vidact counterpart")
         if config:
-            out["optimizer_config"] = self._fit_plain(config, "optimizer_config", "optim_wrapper")
+            out["optimizer_config"] = self._fitplain(config, "optimizer_config", "optim_wrapper")
 
     def _optimizer(self, value: dict, where: str) -> Any:
         from vidact.schemas import optim as specs
 
         fitted = self.fit(value, specs.Optimizer, where)
-        if fitted is not _DROP:
+        if fitted is not DROP:
             self.done(where, "optimizer")
         return fitted
 
-    def _fit_plain(self, value: dict, section: str, where: str) -> Any:
+    def _fitplain(self, value: dict, section: str, where: str) -> Any:
         from vidact.schemas.recipe import Recipe
 
         fitted = self.fit(value, Recipe.model_fields[section].annotation, where)
-        if fitted is not _DROP:
+        if fitted is not DROP:
             self.done(where, section)
         return fitted
 
@@ -401,10 +373,10 @@ class _Translator:
             for key, value in loop.items():
                 where = f"train_cfg.{key}"
                 if key == "max_epochs":
-                    out["total_epochs"] = _plain(value)
+                    out["total_epochs"] = plain(value)
                     self.done(where, "total_epochs")
                 elif key == "val_interval":
-                    self.cfg.setdefault("__evaluation", {})["interval"] = _plain(value)
+                    self.cfg.setdefault("__evaluation", {})["interval"] = plain(value)
                     self.done(where, "evaluation.interval")
                 elif (key, value) in (("type", "EpochBasedTrainLoop"), ("val_begin", 1)):
                     continue
@@ -439,10 +411,10 @@ class _Translator:
                 for key in hook:
                     if key not in ("type", "interval", "max_keep_ckpts", "save_best"):
                         self.skip(f"{where}.{key}", "vidact's checkpoint hook has no such setting")
-                out["checkpoint_config"] = self._fit_plain(checkpoint, "checkpoint_config", where)
+                out["checkpoint_config"] = self._fitplain(checkpoint, "checkpoint_config", where)
             elif name == "logger" and isinstance(hook, dict):
                 if "interval" in hook:
-                    out["log_config"] = {"interval": _plain(hook["interval"])}
+                    out["log_config"] = {"interval": plain(hook["interval"])}
                     self.done(f"{where}.interval", "log_config.interval")
                 for key in hook:
                     if key not in ("type", "interval", "ignore_last"):
@@ -456,14 +428,14 @@ class _Translator:
         cfg = self.cfg
         for key in ("total_epochs", "log_level", "work_dir", "seed", "resume_from"):
             if key in cfg:
-                out[key] = _plain(cfg.pop(key))
+                out[key] = plain(cfg.pop(key))
                 self.done(key, key)
         if "load_from" in cfg:
             value = cfg.pop("load_from")
             if isinstance(value, str) and "://" in value:
                 self.skip("load_from", "a URL: vidact never downloads; download it and --set load_from=FILE")
             else:
-                out["load_from"] = _plain(value)
+                out["load_from"] = plain(value)
                 self.done("load_from", "load_from")
         for key in ("optimizer", "optimizer_config", "lr_config", "checkpoint_config", "log_config",
                     "dist_params", "evaluation"):
@@ -473,11 +445,12 @@ class _Translator:
                     out[key] = self._optimizer(dict(value) if isinstance(value, dict) else value, key)
                 elif key == "lr_config":
                     out[key] = self.fit(value, _annotation(key), key)
-                    self.done(key, key) if out[key] is not _DROP else None
+                    if out[key] is not DROP:
+                        self.done(key, key)
                 elif key == "evaluation":
                     cfg["__evaluation"] = _evaluation_0x(self, value)
                 else:
-                    out[key] = self._fit_plain(value, key, key)
+                    out[key] = self._fitplain(value, key, key)
         if "fp16" in cfg:
             cfg.pop("fp16")
             out["amp"] = {"enabled": True, "dtype": "float16"}
@@ -495,7 +468,7 @@ class _Translator:
                     self.skip(f"env_cfg.{key}", "vidact sets this up itself")
         randomness = cfg.pop("randomness", None)
         if isinstance(randomness, dict) and "seed" in randomness:
-            out["seed"] = _plain(randomness["seed"])
+            out["seed"] = plain(randomness["seed"])
             self.done("randomness.seed", "seed")
         scale = cfg.pop("auto_scale_lr", None)
         if isinstance(scale, dict) and scale.get("enable"):
@@ -505,67 +478,6 @@ class _Translator:
         evaluation = cfg.pop("__evaluation", None)
         if evaluation:
             out["evaluation"] = self.fit(evaluation, _annotation("evaluation"), "evaluation")
-
-    # ---- fitting plain dicts onto specs ----
-
-    def fit(self, value: Any, annotation: Any, where: str) -> Any:
-        """Keep what `annotation` (a spec, a union of specs, a list of them, or a plain type) accepts."""
-        if isinstance(value, _Indexed):
-            value, where = value.value, value.where
-        if isinstance(value, Unsupported):
-            return self.skip(where, str(value))
-        node = _strip(annotation)
-        if _is_union(node) and isinstance(value, dict):
-            members = [m for m in (_strip(a) for a in typing.get_args(node)) if _is_model(m)]
-            tagged = [m for m in members if _tag_key(m)]
-            if tagged:
-                key = _tag_key(tagged[0])
-                match = next((m for m in tagged if _tag_value(m) == value.get(key)), None)
-                if match is None:
-                    return self.skip(where, _unknown(key, value.get(key), [str(_tag_value(m)) for m in tagged]))
-                node = match
-            elif len(members) == 1:
-                node = members[0]
-        if _is_model(node) and isinstance(value, dict):
-            return self._fit_model(value, node, where)
-        origin = typing.get_origin(node)
-        if origin in (tuple, list) and isinstance(value, (list, tuple)):
-            args = typing.get_args(node)
-            if len(args) == 2 and args[1] is Ellipsis or origin is list:
-                items = [self.fit(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
-                return [v for v in items if v is not _DROP]
-        return self._plain_value(value, where)
-
-    def _fit_model(self, value: dict, model: Any, where: str) -> dict:
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            path = f"{where}.{key}"
-            if key not in model.model_fields:
-                self.skip(path, f"not a setting of vidact's {_tag_value(model) or model.__name__}")
-                continue
-            if key in ("pretrained", "load_from") and isinstance(item, str) and "://" in item:
-                self.skip(path, f"a URL ({item}): vidact never downloads; download it and --set {path}=FILE")
-                out[key] = None
-                continue
-            fitted = self.fit(item, model.model_fields[key].annotation, path)
-            if fitted is not _DROP:
-                out[key] = fitted
-        return out
-
-    def _plain_value(self, value: Any, where: str) -> Any:
-        bad = _first_unsupported(value)
-        if bad is not None:
-            return self.skip(where, str(bad))
-        return _plain(value)
-
-
-@dataclass(frozen=True)
-class _Indexed:
-    """A pipeline step with its original config path (steps move when PackActionInputs expands)."""
-
-    value: Any
-    where: str
-
 
 # ---- pieces ------------------------------------------------------------------------------------
 
@@ -603,7 +515,7 @@ def _lr_config(tr: _Translator, schedulers: list, total_epochs: Any) -> Any:
         else:
             tr.skip(where, f"{_type_of(item)} as given has no vidact lr policy")
     if not lr:
-        return _DROP
+        return DROP
     lr.setdefault("policy", "fixed")
     return tr.fit(lr, _annotation("lr_config"), "param_scheduler")
 
@@ -624,13 +536,6 @@ def _evaluation_0x(tr: _Translator, value: Any) -> Any:
     return value
 
 
-def _unknown(key: str, name: Any, known: list[str]) -> str:
-    text = f"{key} {name!r} has no vidact counterpart"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.75) if isinstance(name, str) else []
-    guess = close[0] if close else None
-    if guess:
-        return f"{text} (did you mean '{guess}'?)"
-    return f"{text} (vidact has: {', '.join(sorted(known))})" if len(known) <= 8 else text
 
 
 def _ints(value: Any) -> bool:
@@ -682,24 +587,4 @@ def _bad(value: Any, expected: str) -> str:
     return str(value) if isinstance(value, Unsupported) else f"expected {expected}, got {type(value).__name__}"
 
 
-def _first_unsupported(value: Any) -> Unsupported | None:
-    if isinstance(value, Unsupported):
-        return value
-    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
-    for item in items:
-        bad = _first_unsupported(item)
-        if bad is not None:
-            return bad
-    return None
-
-
-def _plain(value: Any) -> Any:
-    """Tuples -> lists (YAML has no tuples), recursively; `_Indexed` unwrapped."""
-    if isinstance(value, _Indexed):
-        return _plain(value.value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
