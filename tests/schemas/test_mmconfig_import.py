@@ -355,3 +355,25 @@ def test_cosine_after_warmup_is_listed_not_guessed(tmp_path):
     assert "vidact's CosineAnnealing spans the whole run" in skipped["param_scheduler[1]"]
     lr, skipped = schedule_of(tmp_path, "dict(type='CosineAnnealingLR', T_max=100, eta_min=0, begin=0, end=100)")
     assert lr == {"policy": "CosineAnnealing", "by_epoch": True, "min_lr": 0} and not skipped.get("param_scheduler")
+
+
+def test_known_model_differences_are_reported(tmp_path):
+    csn = """
+        model = dict(type='Recognizer3D',
+                     backbone=dict(type='ResNet3dCSN', pretrained2d=False, pretrained=None, depth=50,
+                                   bottleneck_mode='ip'),
+                     cls_head=dict(type='I3DHead', num_classes=4, in_channels=2048))
+        train_dataloader = dict(batch_size=2, num_workers=0)
+        optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))
+        train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)
+    """
+    result = import_mmconfig(write_config(tmp_path, {"csn.py": csn}))
+    assert [w.path for w in result.warnings] == ["model.backbone.bottleneck_mode"]
+    assert "conv2.0.bn" in result.to_yaml("csn.py")
+    old_style = write_config(tmp_path, {"csn0.py": csn.replace("train_dataloader = dict(batch_size=2, num_workers=0)",
+                                                                  "data = dict(videos_per_gpu=2, workers_per_gpu=0)")
+                                        .replace("optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.1))",
+                                                 "optimizer = dict(type='SGD', lr=0.1)")
+                                        .replace("train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)",
+                                                 "total_epochs = 3")})
+    assert import_mmconfig(old_style).warnings == []  # vidact builds MMAction 0.x's ip-CSN

@@ -131,6 +131,8 @@ def import_command(
     atomic_write_text(out, result.to_yaml(config.name))
     for note in result.notes:
         err.print(Text(f"not run: {note}"), highlight=False, soft_wrap=True)
+    for item in result.warnings:
+        err.print(Text.assemble(("differs ", "red"), f"{item.path}: {item.reason}"), highlight=False, soft_wrap=True)
     for item in result.skipped:
         err.print(Text.assemble(("skipped ", "yellow"), f"{item.path}: {item.reason}"), highlight=False, soft_wrap=True)
     err.print(Text.assemble(("wrote", "green"), f" {out} ({len(result.translated)} entries translated, "

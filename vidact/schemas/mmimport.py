@@ -43,6 +43,7 @@ class ImportResult:
         translated: `(config path, recipe path)` pairs, one per section carried over.
         skipped: entries left out, each with its config path and why.
         notes: statements of the config that were not evaluated (imports, loops ...).
+        warnings: entries translated as written whose vidact model differs from MMAction2's.
         files: the config and its bases, in merge order.
     """
 
@@ -51,6 +52,7 @@ class ImportResult:
     skipped: list[Skipped] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    warnings: list[Skipped] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready lists of what was translated and skipped."""
@@ -59,6 +61,7 @@ class ImportResult:
             "translated": [{"config": c, "recipe": r} for c, r in self.translated],
             "skipped": [asdict(s) for s in self.skipped],
             "notes": self.notes,
+            "warnings": [asdict(w) for w in self.warnings],
         }
 
     def to_yaml(self, source: str = "") -> str:
@@ -69,6 +72,9 @@ class ImportResult:
         if self.skipped:
             lines.append("# Not translated (set them by hand if you need them):")
             lines += [f"#   {s.path}: {s.reason}" for s in self.skipped]
+        if self.warnings:
+            lines.append("# Translated, but not the same model as MMAction2's:")
+            lines += [f"#   {w.path}: {w.reason}" for w in self.warnings]
         body = yaml.dump(self.data, Dumper=_RecipeDumper, sort_keys=False, allow_unicode=True, width=100)
         return "\n".join(lines) + ("\n" if lines else "") + body
 
@@ -89,7 +95,8 @@ def import_mmconfig(path: str | Path, overrides: Iterable[str] = (), *, video_de
     translator = _Translator(config, video_decoder)
     data = translator.translate()
     result = ImportResult(data=data, translated=translator.translated, skipped=translator.skipped,
-                          notes=[f"{n.where}: {n.what}" for n in config.notes], files=config.files)
+                          notes=[f"{n.where}: {n.what}" for n in config.notes], files=config.files,
+                          warnings=translator.warnings)
     _apply_overrides(data, {}, list(overrides))
     _validate(result, str(path))
     return result
@@ -118,12 +125,15 @@ class _Translator(SpecFitter):
         self.helpers = config.helpers
         self.decoder = video_decoder
         self.normalize: dict[str, Any] | None = None
+        self.new_style = any(k in self.cfg for k in ("train_dataloader", "optim_wrapper", "param_scheduler",
+                                                     "default_hooks"))
+        self.warnings: list[Skipped] = []
 
     def translate(self) -> dict[str, Any]:
         """Build the recipe sections; every top-level key ends up translated, skipped or a helper."""
         out: dict[str, Any] = {}
         cfg = self.cfg
-        new_style = any(k in cfg for k in ("train_dataloader", "optim_wrapper", "param_scheduler", "default_hooks"))
+        new_style = self.new_style
         if "model" in cfg:
             out["model"] = self._model(cfg.pop("model"))
         out["data"] = self._data_1x() if new_style else self._data_0x()
@@ -164,7 +174,16 @@ class _Translator(SpecFitter):
         fitted = self.fit(model, specs.Model, "model")
         if fitted is not DROP:
             self.done("model", "model")
+            self._known_differences(fitted)
         return fitted
+
+    def _known_differences(self, model: dict) -> None:
+        backbone = model.get("backbone") or {}
+        if self.new_style and backbone.get("type") == "ResNet3dCSN" and backbone.get("bottleneck_mode") == "ip":
+            self.warnings.append(Skipped(
+                "model.backbone.bottleneck_mode",
+                "MMAction2 1.x's ip-CSN has a norm after the 1x1x1 conv (conv2.0.bn); vidact builds 0.x's "
+                "block without it, so 1.x ip-CSN checkpoints do not load"))
 
     def _preprocessor(self, cfg: Any) -> None:
         """1.x normalises in the model (`data_preprocessor`); vidact's pipelines do, with Normalize."""
