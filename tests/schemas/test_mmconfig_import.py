@@ -377,3 +377,13 @@ def test_known_model_differences_are_reported(tmp_path):
                                         .replace("train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=3)",
                                                  "total_epochs = 3")})
     assert import_mmconfig(old_style).warnings == []  # vidact builds MMAction 0.x's ip-CSN
+
+
+def test_skipped_model_settings_are_flagged(tmp_path):
+    config = write_config(tmp_path, {"base.py": BASE_1X, "child.py": CHILD_1X + (
+        "\nmodel = dict(backbone=dict(stage_blocks=(2, 2, 2, 2), conv1_stride_s=1))\n")})
+    result = import_mmconfig(config)
+    assert {"model.backbone.stage_blocks", "model.backbone.conv1_stride_s"} <= set(skipped_paths(result))
+    (warning,) = result.warnings
+    assert warning.path == "model"
+    assert "built without model.backbone.stage_blocks, model.backbone.conv1_stride_s" in warning.reason

@@ -178,6 +178,12 @@ class _Translator(SpecFitter):
         return fitted
 
     def _known_differences(self, model: dict) -> None:
+        dropped = [s.path for s in self.skipped if s.path.startswith("model.")
+                   and not s.path.startswith("model.data_preprocessor")  # the pipeline's part
+                   and not s.path.endswith((".pretrained", ".init_cfg"))]  # weights, not architecture
+        if dropped:
+            self.warnings.append(Skipped("model", f"built without {', '.join(dropped)} (skipped above): "
+                                                  "check the architecture before importing weights"))
         backbone = model.get("backbone") or {}
         if self.new_style and backbone.get("type") == "ResNet3dCSN" and backbone.get("bottleneck_mode") == "ip":
             self.warnings.append(Skipped(
