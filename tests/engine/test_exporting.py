@@ -126,7 +126,7 @@ def test_torchscript_round_trip_with_dynamic_batch(family: str, tmp_path: Path) 
     recipe = load_recipe(recipe_path)
     out = tmp_path / "model.pt"
     result = export_recognizer(recipe, ckpt, fmt="torchscript", out=out, dynamic_batch=True)
-    assert result.verified and result.max_abs_diff <= 1e-4 and result.verify_batches == (2, 3)
+    assert result.verified and result.max_abs_diff <= 1e-4 and result.verify_batches == (1, 3)
     assert out.is_file() and not list(tmp_path.glob(".*.tmp"))
     # an independent check on a fresh input at batch 3
     imgs = torch.randn((3,) + result.input_shape[1:], generator=torch.Generator().manual_seed(7))

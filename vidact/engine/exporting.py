@@ -16,7 +16,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -85,7 +85,8 @@ class ExportedRecognizer(nn.Module):
             log.info("max_testing_views=%s ignored: the exported model runs all views at once",
                      recognizer.max_testing_views)
             recognizer.max_testing_views = None
-        self.recognizer = recognizer.eval()
+        self.recognizer = recognizer
+        self.eval()  # the exporters follow the top module's mode: dropout must be off everywhere
 
     def forward(self, imgs: torch.Tensor) -> torch.Tensor:
         """`imgs`: the recipe's test layout -> scores `(N, num_classes)` (`(N * views, num_classes)`
@@ -254,20 +255,24 @@ def _example(shape: Sequence[int], seed: int) -> torch.Tensor:
 
 
 def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt: Format,
-                      out: str | os.PathLike, clips: int | None = None, dynamic_batch: bool = False,
-                      input_size: tuple[int, int] | None = None, seed: int = 0,
-                      tolerance: float = TOLERANCE) -> ExportResult:
+                      out: str | os.PathLike, clips: int | None = None, batch: int = 1,
+                      dynamic_batch: bool = False, input_size: tuple[int, int] | None = None, seed: int = 0,
+                      tolerance: float = TOLERANCE,
+                      on_stage: Callable[[str], None] | None = None) -> ExportResult:
     """Export a recipe's recognizer with a checkpoint's weights, verify the file, then move it to `out`.
 
-    The file is written next to `out` under a temporary name, loaded back and run on seeded random
-    inputs beside the PyTorch model: at the traced batch (1), or with `dynamic_batch` at a batch of
-    2 (traced) and 3. Only when every output is within `tolerance` is it renamed to `out`; otherwise
-    it is removed. Without onnxruntime an ONNX file is written unverified (`note` says so).
+    The file is written next to `out` under a temporary name, loaded back and run on fresh seeded
+    random inputs beside the PyTorch model: at the fixed `batch`, or with `dynamic_batch` (traced at
+    a batch of 2) at batches 1 and 3. Only when every output is within `tolerance` is it renamed to
+    `out`; otherwise it is removed. Without onnxruntime an ONNX file is written unverified (`note`
+    says so).
 
     Args:
         recipe: a loaded `Recipe`.
         checkpoint: a vidact or MMAction checkpoint (imported on the fly); None keeps initial weights.
         clips, input_size: see `input_shape`.
+        batch: the fixed batch size of the exported input (ignored with `dynamic_batch`).
+        on_stage: called with a short line as each stage starts (export, verification).
 
     Raises:
         InputError: see `check_exportable` and `input_shape`; CheckpointError: unreadable or
@@ -276,16 +281,21 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
     from vidact.engine.importing import load_model
 
     check_exportable(recipe, fmt)
+    if batch < 1:
+        raise InputError(f"the batch size must be at least 1, got {batch}")
     started = time.perf_counter()
     model = ExportedRecognizer(load_model(recipe, checkpoint))
-    traced_batch = 2 if dynamic_batch else 1  # torch.export specialises a batch of 1: trace at 2
+    traced_batch = 2 if dynamic_batch else batch  # torch.export specialises a batch of 1: trace at 2
     shape = input_shape(recipe, model.recognizer, clips=clips, batch=traced_batch, input_size=input_size)
+    stage = on_stage or (lambda line: None)
+    stage(f"exporting {recipe.model.backbone.type} ({recipe.model.type}) to {fmt} for input "
+          f"{list(shape[1:])} with {'a dynamic batch' if dynamic_batch else f'batch {batch}'}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         result = _export_and_verify(model, fmt, shape, tmp, dynamic_batch=dynamic_batch, seed=seed,
-                                    tolerance=tolerance)
+                                    tolerance=tolerance, stage=stage)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -294,7 +304,8 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
 
 
 def _export_and_verify(model: ExportedRecognizer, fmt: Format, shape: tuple[int, ...], path: Path, *,
-                       dynamic_batch: bool, seed: int, tolerance: float) -> dict[str, Any]:
+                       dynamic_batch: bool, seed: int, tolerance: float,
+                       stage: Callable[[str], None]) -> dict[str, Any]:
     example = _example(shape, seed)
     kind = type(model.recognizer.backbone).__name__
     try:
@@ -306,12 +317,14 @@ def _export_and_verify(model: ExportedRecognizer, fmt: Format, shape: tuple[int,
         raise ExportError(f"could not export the {kind} recognizer to {fmt}: "
                           f"{type(exc).__name__}: {_first_line(exc)}",
                           hint="rerun with --debug for the exporter's traceback") from exc
-    batches = (shape[0], shape[0] + 1) if dynamic_batch else (shape[0],)
+    batches = (1, 3) if dynamic_batch else (shape[0],)
     if fmt == "onnx" and not onnx_available()[1]:
         with torch.no_grad():
             output_shape = tuple(model(example).shape)
+        output_shape = (-1 if dynamic_batch else output_shape[0],) + output_shape[1:]
         return {"output_shape": output_shape, "max_abs_diff": None, "verified": False, "verify_batches": (),
                 "note": f"onnxruntime is not installed: the ONNX file was not run ({ONNX_HINT})"}
+    stage(f"verifying: the exported file and PyTorch on random inputs of batch {' and '.join(map(str, batches))}")
     worst, output_shape = 0.0, ()
     for i, batch in enumerate(batches):
         imgs = _example((batch,) + tuple(shape[1:]), seed + 1 + i)  # fresh inputs, not the traced one
@@ -322,7 +335,7 @@ def _export_and_verify(model: ExportedRecognizer, fmt: Format, shape: tuple[int,
             raise ExportError(f"the exported {kind} model returned shape {list(got.shape)} for batch {batch}, "
                               f"PyTorch {list(expected.shape)}")
         worst = max(worst, float(np.abs(got.astype(np.float64) - expected).max()))
-        output_shape = output_shape or expected.shape
+        output_shape = output_shape or tuple(expected.shape)
     if not worst <= tolerance:
         raise ExportError(f"the exported {kind} model differs from PyTorch by {worst:.3g} (> {tolerance:g}) "
                           f"on a random input; nothing written")
