@@ -81,6 +81,13 @@ def test_num_classes_mismatch_exits_2_with_both_numbers(runner, tiny, ckpt, tmp_
     assert "2 classes" in result.stderr and "5" in result.stderr and not out.exists()
 
 
+def test_a_vidact_checkpoint_of_another_recipe_exits_2(runner, tiny, ckpt, tmp_path) -> None:
+    out = tmp_path / "x.pt"
+    result = runner.invoke(app, export_args(tiny, ckpt, out, "--set", "model.cls_head.num_classes=5"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error:") and "classes" in result.stderr and not out.exists()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--checkpoint", "nope.pth"], "no such checkpoint file"),
     (["--batch", "many"], "'dynamic'"),

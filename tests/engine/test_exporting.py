@@ -106,13 +106,20 @@ def tiny_recipe(family: str, tmp_path: Path, *, crop: str = "ThreeCrop") -> Path
 
 
 def tiny_checkpoint(recipe_path: Path, tmp_path: Path, seed: int = 0) -> Path:
-    """A vidact checkpoint of the recipe's model with random weights and batch-norm statistics, so that
-    a mismatch anywhere in the network shows in the scores."""
+    """A vidact checkpoint of the recipe's model with its initial weights perturbed and random batch-norm
+    statistics (every tensor matters in the scores; activations keep their initial O(1) scale)."""
     recipe = load_recipe(recipe_path)
     torch.manual_seed(seed)
     model = load_model(recipe)
-    state = {k: (torch.rand_like(v) + 0.5 if "running_var" in k else torch.randn_like(v) * 0.5)
-             if v.is_floating_point() else v for k, v in model.state_dict().items()}
+
+    def perturbed(key: str, v: torch.Tensor) -> torch.Tensor:
+        if not v.is_floating_point():
+            return v
+        if "running_var" in key:
+            return torch.rand_like(v) + 0.5
+        return v + 0.1 * torch.randn_like(v) * (v.std() if v.numel() > 1 and v.std() > 0 else 1)
+
+    state = {k: perturbed(k, v) for k, v in model.state_dict().items()}
     model.load_state_dict(state)
     path = tmp_path / f"{recipe_path.stem}.pth"
     save_checkpoint(path, model=model, epoch=1, iteration=1, recipe=recipe.to_plain())

@@ -22,7 +22,7 @@ CheckpointOpt = Annotated[
                        help="vidact checkpoint, or an MMAction one (imported on the fly).")
 ]
 FormatOpt = Annotated[ExportFormat, typer.Option("--format", "-f", show_default=False, case_sensitive=False,
-                                                 help="torchscript (torch.jit) or onnx (needs vidact[onnx]).")]
+                                                 help="torchscript (torch.jit) or onnx (needs the onnx extra).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", dir_okay=False, show_default=False,
                                       help="File to write (.pt / .onnx), atomically, once verified.")]
 ClipsOpt = Annotated[int | None, typer.Option("--clips", min=1, metavar="N", show_default="the recipe's",

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from vidact.errors import InputError, VidactError
+from vidact.errors import CheckpointError, InputError, VidactError
+from vidact.models.convert import CheckpointImportError
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
         on_stage: called with a short line as each stage starts (export, verification).
 
     Raises:
-        InputError: see `check_exportable` and `input_shape`; CheckpointError: unreadable or
+        InputError: see `check_exportable` and `input_shape`; CheckpointImportError: unreadable or
             mismatched checkpoint; ExportError: the exporter failed, or the outputs differ.
     """
     from vidact.engine.importing import load_model
@@ -283,14 +284,22 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
     check_exportable(recipe, fmt)
     if batch < 1:
         raise InputError(f"the batch size must be at least 1, got {batch}")
+    out = Path(out)
+    if out.is_dir():
+        raise InputError(f"{out}: is a folder; --out names the file to write")
     started = time.perf_counter()
-    model = ExportedRecognizer(load_model(recipe, checkpoint))
+    try:
+        model = ExportedRecognizer(load_model(recipe, checkpoint))
+    except CheckpointError as exc:
+        if exc.exit_code == 2:
+            raise
+        # a checkpoint that does not fit the recipe is bad input here: there is no run to fail
+        raise CheckpointImportError(str(exc), hint=exc.hint) from None
     traced_batch = 2 if dynamic_batch else batch  # torch.export specialises a batch of 1: trace at 2
     shape = input_shape(recipe, model.recognizer, clips=clips, batch=traced_batch, input_size=input_size)
     stage = on_stage or (lambda line: None)
     stage(f"exporting {recipe.model.backbone.type} ({recipe.model.type}) to {fmt} for input "
           f"{list(shape[1:])} with {'a dynamic batch' if dynamic_batch else f'batch {batch}'}")
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
