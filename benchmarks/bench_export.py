@@ -3,8 +3,8 @@ against eager PyTorch, on the CPU.
 
     .venv/bin/python benchmarks/bench_export.py [--recipe recipes/tsm_r50_kinetics400.yaml] [--repeat 5]
 
-The model keeps its initial weights (no checkpoint: speed does not depend on the values; the
-verification still compares the exported file with PyTorch on random inputs). For each format it
+The model keeps its initial weights (saved once to a temporary checkpoint that every runner loads;
+no ImageNet file: speed does not depend on the values). For each format it
 times `export_recognizer` (trace or torch.export + write + load back + verification runs), then runs
 eager PyTorch, the TorchScript file and the ONNX file (onnxruntime, CPU) alternately `--repeat` times
 on the same batch-1 input and prints the median wall and CPU time (this process, user + system) of
@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from vidact.engine.checkpoint import save_checkpoint  # noqa: E402
 from vidact.engine.exporting import ExportedRecognizer, export_recognizer, input_shape, onnx_available  # noqa: E402
 from vidact.engine.importing import load_model  # noqa: E402
 from vidact.schemas.load import load_recipe  # noqa: E402
@@ -44,13 +45,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "1")))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, ["model.backbone.pretrained=null"])  # initial weights, no files needed
     runners = {}
     with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(tmp) / "weights.pth"  # one set of initial weights for every runner
+        save_checkpoint(checkpoint, model=load_model(recipe), epoch=0, iteration=0, recipe=recipe.to_plain())
         formats = ["torchscript"] + (["onnx"] if all(onnx_available()) else [])
         for fmt in formats:
             out = Path(tmp) / f"model.{'pt' if fmt == 'torchscript' else 'onnx'}"
-            result, wall, cpu = _timed(lambda: export_recognizer(recipe, None, fmt=fmt, out=out))
+            result, wall, cpu = _timed(lambda: export_recognizer(recipe, checkpoint, fmt=fmt, out=out))
             print(f"export {fmt:11s}: {wall:6.1f} s wall, {cpu:6.1f} s CPU (verification included), input "
                   f"{list(result.input_shape)}, max |diff| {result.max_abs_diff:.2e}, {out.stat().st_size / 2**20:.0f} MB")
             if fmt == "torchscript":
@@ -63,7 +66,7 @@ def main() -> None:
                 options.intra_op_num_threads = args.threads
                 session = onnxruntime.InferenceSession(str(out), options, providers=["CPUExecutionProvider"])
                 runners[fmt] = lambda x, s=session: s.run(None, {"imgs": x})[0]
-        model = ExportedRecognizer(load_model(recipe))
+        model = ExportedRecognizer(load_model(recipe, checkpoint))
         shape = input_shape(recipe, model.recognizer)
         runners = {"eager": lambda x: model(torch.from_numpy(x)).numpy(), **runners}
         imgs = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)

@@ -172,6 +172,9 @@ def test_fixed_batch_and_clips(tmp_path: Path) -> None:
     result = export_recognizer(load_recipe(recipe_path), None, fmt="torchscript", out=out, clips=1)
     assert result.input_shape == (1, 4, 3, CROP, CROP) and result.output_shape == (1, 3)
     assert result.verify_batches == (1,)
+    result = export_recognizer(load_recipe(recipe_path), None, fmt="torchscript", out=out, batch=2)
+    assert result.input_shape == (2, 12, 3, CROP, CROP) and result.output_shape == (2, 3)
+    assert result.verify_batches == (2,)
 
 
 def test_a_localizer_recipe_is_refused(tmp_path: Path) -> None:

@@ -308,7 +308,7 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    return ExportResult(format=fmt, out=str(out), input_shape=(-1 if dynamic_batch else 1,) + tuple(shape[1:]),
+    return ExportResult(format=fmt, out=str(out), input_shape=(-1 if dynamic_batch else batch,) + tuple(shape[1:]),
                         dynamic_batch=dynamic_batch, seconds=round(time.perf_counter() - started, 3), **result)
 
 
