@@ -52,7 +52,8 @@ def test_torchscript_export_json_and_round_trip(runner, tiny, ckpt, tmp_path) ->
     assert summary["input_shape"] == [-1, 8, 3, 32, 32] and summary["output_shape"] == [-1, 2]
     assert summary["format"] == "torchscript" and summary["out"] == str(out) and summary["verified"] is True
     assert 0 <= summary["max_abs_diff"] <= 1e-4 and summary["seconds"] > 0
-    assert "verified: max |exported - PyTorch|" in result.stderr and "wrote" in result.stderr
+    assert "verified: max |exported - PyTorch|" in result.stderr
+    assert "input [N, 8, 3, 32, 32] -> output [N, 2]" in result.stderr
     imgs = torch.randn(3, 8, 3, 32, 32)
     with torch.no_grad():
         expected = load_model(load_recipe(RECIPE, overrides(tiny)), ckpt).forward_test(imgs).numpy()
@@ -68,7 +69,7 @@ def test_an_mmaction_checkpoint_is_imported_on_the_fly(runner, tiny, ckpt, tmp_p
     result = runner.invoke(app, export_args(tiny, mm, out, "--clips", "2", "--input-size", "40x36"))
     assert result.exit_code == 0, result.output
     assert "imported on the fly" in " ".join(result.stderr.split()) and out.is_file()
-    assert "input (1, 16, 3, 36, 40)" in result.stderr  # 2 views x 8 segments, W=40 H=36
+    assert "input [1, 16, 3, 36, 40] -> output [1, 2]" in result.stderr  # 2 views x 8 segments, W=40 H=36
 
 
 def test_num_classes_mismatch_exits_2_with_both_numbers(runner, tiny, ckpt, tmp_path) -> None:

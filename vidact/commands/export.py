@@ -52,6 +52,10 @@ def _parse_size(value: str | None) -> tuple[int, int] | None:
     return int(match[1]), int(match[2] or match[1])
 
 
+def _dims(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join("N" if d == -1 else str(d) for d in shape) + "]"  # -1: the dynamic batch
+
+
 def export_command(
     recipe: RecipeArg,
     checkpoint: CheckpointOpt,
@@ -92,7 +96,7 @@ def export_command(
                   f"{' and '.join(map(str, result.verify_batches))}", highlight=False)
     else:
         err.print(f"note: {result.note}", highlight=False, soft_wrap=True)
-    err.print(f"wrote {out}: input {result.input_shape} -> output {result.output_shape} "
+    err.print(f"wrote {out}: input {_dims(result.input_shape)} -> output {_dims(result.output_shape)} "
               f"({result.seconds:.1f} s)", highlight=False, soft_wrap=True)
     if as_json:
         print_json(result.to_dict())

@@ -298,8 +298,9 @@ def export_recognizer(recipe: Any, checkpoint: str | os.PathLike | None, *, fmt:
     traced_batch = 2 if dynamic_batch else batch  # torch.export specialises a batch of 1: trace at 2
     shape = input_shape(recipe, model.recognizer, clips=clips, batch=traced_batch, input_size=input_size)
     stage = on_stage or (lambda line: None)
+    dims = ", ".join(map(str, shape[1:]))
     stage(f"exporting {recipe.model.backbone.type} ({recipe.model.type}) to {fmt} for input "
-          f"{list(shape[1:])} with {'a dynamic batch' if dynamic_batch else f'batch {batch}'}")
+          f"[{'N' if dynamic_batch else batch}, {dims}]")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
