@@ -35,10 +35,20 @@ FAMILIES: dict[str, dict[str, Any]] = {
         "cls_head": {"type": "TSMHead", "num_classes": 3, "in_channels": 128, "num_segments": 4},
         "test_cfg": {"average_clips": "prob"},
     },
+    "TSM-NL": {  # non-local blocks and temporal pooling: more reshapes by the number of segments
+        "type": "Recognizer2D",
+        "backbone": {"type": "ResNetTSM", "depth": 18, "num_stages": 2, "out_indices": [1], "strides": [1, 2],
+                     "dilations": [1, 1], "num_segments": 4, "shift_div": 4, "temporal_pool": True,
+                     "non_local": [0, [1, 0]], "non_local_cfg": {"sub_sample": True, "use_scale": False}},
+        "cls_head": {"type": "TSMHead", "num_classes": 3, "in_channels": 128, "num_segments": 4,
+                     "temporal_pool": True},
+        "test_cfg": {"average_clips": "score"},
+    },
     "I3D": {
         "type": "Recognizer3D",
         "backbone": {"type": "ResNet3d", **R3D, "conv1_kernel": [3, 7, 7], "conv1_stride_t": 1,
-                     "pool1_stride_t": 1, "inflate": [1, [1, 0], 0, 1]},
+                     "pool1_stride_t": 1, "inflate": [1, [1, 0], 0, 1], "non_local": [0, [1, 0], 0, 0],
+                     "non_local_cfg": {"sub_sample": True, "use_scale": False}},
         "cls_head": {"type": "I3DHead", "num_classes": 3, "in_channels": 64},
         "test_cfg": {"average_clips": "prob"},
     },
@@ -100,7 +110,7 @@ def tiny_recipe(family: str, tmp_path: Path, *, crop: str = "ThreeCrop") -> Path
         "optimizer": {"type": "SGD", "lr": 0.01},
         "total_epochs": 1,
     }
-    path = tmp_path / f"tiny_{family.lower().replace('(', '').replace(')', '').replace('+', 'p')}.yaml"
+    path = tmp_path / f"tiny_{family.lower().replace('(', '').replace(')', '').replace('+', 'p').replace('-', '_')}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
 
@@ -140,7 +150,7 @@ def test_torchscript_round_trip_with_dynamic_batch(family: str, tmp_path: Path) 
     with torch.no_grad():
         expected = load_model(recipe, ckpt).forward_test(imgs).numpy()
     np.testing.assert_allclose(run_exported(out, "torchscript", imgs), expected, atol=1e-4, rtol=0)
-    views = 3 if family in ("TSN", "TSM") else 2 * 3
+    views = 3 if FAMILIES[family]["type"] == "Recognizer2D" else 2 * 3
     assert expected.shape == ((3 * views, 3) if family == "SlowFast" else (3, 3))
 
 
