@@ -60,6 +60,21 @@ def test_torchscript_export_json_and_round_trip(runner, tiny, ckpt, tmp_path) ->
     np.testing.assert_allclose(run_exported(out, "torchscript", imgs), expected, atol=1e-4, rtol=0)
 
 
+def test_the_exported_file_scores_pipeline_input_as_vidact_test_does(runner, tiny, ckpt, tmp_path) -> None:
+    from vidact.data.build import build_dataset
+    from vidact.engine.runs import test_recipe
+    from vidact.io.scores import read_scores
+
+    out = tmp_path / "tsm.pt"
+    assert runner.invoke(app, export_args(tiny, ckpt, out, "--batch", "dynamic")).exit_code == 0
+    recipe = load_recipe(RECIPE, overrides(tiny))
+    test_recipe(recipe, checkpoint=ckpt, out=tmp_path / "scores.json")
+    expected = read_scores(tmp_path / "scores.json").scores
+    dataset = build_dataset(recipe.data.test, {"test_mode": True})
+    imgs = torch.stack([dataset[i]["imgs"] for i in range(len(dataset))])  # the test pipeline's output
+    np.testing.assert_allclose(run_exported(out, "torchscript", imgs), expected, atol=1e-4, rtol=0)
+
+
 def test_an_mmaction_checkpoint_is_imported_on_the_fly(runner, tiny, ckpt, tmp_path) -> None:
     state = torch.load(ckpt, weights_only=True)["state_dict"]
     mm = tmp_path / "tsm_mm.pth"
