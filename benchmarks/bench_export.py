@@ -54,8 +54,9 @@ def main() -> None:
         for fmt in formats:
             out = Path(tmp) / f"model.{'pt' if fmt == 'torchscript' else 'onnx'}"
             result, wall, cpu = _timed(lambda: export_recognizer(recipe, checkpoint, fmt=fmt, out=out))
+            size_mb = out.stat().st_size / 2**20
             print(f"export {fmt:11s}: {wall:6.1f} s wall, {cpu:6.1f} s CPU (verification included), input "
-                  f"{list(result.input_shape)}, max |diff| {result.max_abs_diff:.2e}, {out.stat().st_size / 2**20:.0f} MB")
+                  f"{list(result.input_shape)}, max |diff| {result.max_abs_diff:.2e}, {size_mb:.0f} MB")
             if fmt == "torchscript":
                 scripted = torch.jit.load(str(out))
                 runners[fmt] = lambda x, m=scripted: m(torch.from_numpy(x)).numpy()

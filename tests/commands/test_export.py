@@ -151,7 +151,8 @@ def test_onnx_without_onnxruntime_is_written_unverified(runner, tiny, ckpt, tmp_
 def test_onnx_export_in_a_real_process(tiny, ckpt, tmp_path) -> None:
     pytest.importorskip("onnxruntime")
     out = tmp_path / "tsm.onnx"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(Path(__file__).parents[2]), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     proc = subprocess.run([sys.executable, "-m", "vidact", *export_args(tiny, ckpt, out, "--json", fmt="onnx")],
                           capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr

@@ -3,6 +3,7 @@ run back and compared with PyTorch on fresh inputs (batch 1, and batch 3 for a d
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ def tiny_recipe(family: str, tmp_path: Path, *, crop: str = "ThreeCrop") -> Path
         "optimizer": {"type": "SGD", "lr": 0.01},
         "total_epochs": 1,
     }
-    path = tmp_path / f"tiny_{family.lower().replace('(', '').replace(')', '').replace('+', 'p').replace('-', '_')}.yaml"
+    path = tmp_path / f"tiny_{re.sub(r'[^a-z0-9]+', '_', family.lower())}.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
 
