@@ -165,6 +165,20 @@ def test_input_shape_follows_the_test_pipeline(tmp_path: Path) -> None:
     assert input_shape(slowfast, load_model(slowfast), input_size=(48, 40))[-2:] == (40, 48)
 
 
+def test_flow_stacks_a_clip_as_channels(tmp_path: Path) -> None:
+    path = tiny_recipe("TSN", tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["model"]["backbone"]["in_channels"] = 10
+    for step in data["data"]["test"]["pipeline"]:
+        if step["type"] == "SampleFrames":
+            step.update(clip_len=5, num_clips=3)
+        if step["type"] == "FormatShape":
+            step["input_format"] = "NCHW_Flow"
+    path.write_text(yaml.safe_dump(data))
+    recipe = load_recipe(path)
+    assert input_shape(recipe, load_model(recipe)) == (1, 3 * 3, 10, CROP, CROP)  # 3 crops x 3 segments
+
+
 def test_frame_size_unknown_without_data_asks_for_it(tmp_path: Path) -> None:
     path = tiny_recipe("TSM", tmp_path)
     data = yaml.safe_load(path.read_text())

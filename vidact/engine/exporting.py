@@ -143,7 +143,8 @@ def input_shape(recipe: Any, model: nn.Module, *, clips: int | None = None, batc
     """The exported model's input shape, from the recipe's test pipeline.
 
     2D recognizers take `(batch, clips * segments, C, H, W)` with `segments = num_clips * clip_len`
-    of the sampler (a view is one pass over the video's segments; default clips: the crops);
+    of the sampler (`num_clips` for flow stacked by `NCHW_Flow`; a view is one pass over the video's
+    segments; default clips: the crops);
     3D ones take `(batch, clips, C, T, H, W)` with `T = clip_len` (default clips: num_clips x crops).
     C is the first convolution's input channels.
 
@@ -165,7 +166,9 @@ def input_shape(recipe: Any, model: nn.Module, *, clips: int | None = None, batc
     w, h = input_size or _static_size(steps) or _sampled_size(recipe)
     c = _in_channels(model.backbone)
     if recipe.model.type == "Recognizer2D":
-        segments = sampler.num_clips * sampler.clip_len
+        flow = any(s.type == "FormatShape" and s.input_format == "NCHW_Flow" for s in steps)
+        # flow stacks a clip's frames as channels (C = 2 * clip_len): one segment per clip
+        segments = sampler.num_clips * (1 if flow else sampler.clip_len)
         return (batch, (clips or crops) * segments, c, h, w)
     return (batch, clips or sampler.num_clips * crops, c, sampler.clip_len, h, w)
 
