@@ -230,11 +230,11 @@ _vidact() {
                 --format) COMPREPLY=($(compgen -W "torchscript onnx" -- "$cur")); return ;;
                 -f) COMPREPLY=($(compgen -W "torchscript onnx" -- "$cur")); return ;;
                 --batch) COMPREPLY=($(compgen -W "1 dynamic" -- "$cur")); return ;;
-                --clips) COMPREPLY=(); return ;;
+                --clips|--tolerance) COMPREPLY=(); return ;;
                 --checkpoint|--out|-o|--input-size|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "" ]]; then
-                COMPREPLY=($(compgen -W "--checkpoint --format -f --out -o --clips --batch --input-size --set -s --json --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "--checkpoint --format -f --out -o --clips --batch --input-size --tolerance --set -s --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -160,6 +160,7 @@ complete -c vidact -n '__fish_seen_subcommand_from export' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from export' -l clips -x
 complete -c vidact -n '__fish_seen_subcommand_from export' -l batch -x -a '1 dynamic'
 complete -c vidact -n '__fish_seen_subcommand_from export' -l input-size -r -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l tolerance -x
 complete -c vidact -n '__fish_seen_subcommand_from export' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from export' -l json
 complete -c vidact -n '__fish_seen_subcommand_from export' -l help

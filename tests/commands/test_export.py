@@ -124,6 +124,18 @@ def test_missing_recipe_and_localizers_exit_2(runner, ckpt, tmp_path) -> None:
     assert result.exit_code == 2 and "export supports recognizers" in result.stderr and "BMN" in result.stderr
 
 
+def test_a_disagreeing_file_exits_1_unless_tolerated(runner, tiny, ckpt, tmp_path, monkeypatch) -> None:
+    import vidact.engine.exporting as exporting
+
+    real = exporting.run_exported
+    monkeypatch.setattr(exporting, "run_exported", lambda path, fmt, imgs: real(path, fmt, imgs) + 1e-3)
+    out = tmp_path / "x.pt"
+    result = runner.invoke(app, export_args(tiny, ckpt, out))
+    assert result.exit_code == 1 and "differs from PyTorch by 0.001" in result.stderr and not out.exists()
+    result = runner.invoke(app, export_args(tiny, ckpt, out, "--tolerance", "1e-2"))
+    assert result.exit_code == 0 and "(tolerance 0.01)" in result.stderr and out.is_file()
+
+
 def test_onnx_without_the_extra_says_how_to_install(runner, tiny, ckpt, tmp_path, monkeypatch) -> None:
     import vidact.engine.exporting as exporting
 

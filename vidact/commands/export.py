@@ -31,6 +31,8 @@ BatchOpt = Annotated[str, typer.Option("--batch", metavar="N|dynamic",
                                        autocompletion=lambda incomplete: [v for v in ("1", "dynamic")
                                                                           if v.startswith(incomplete)],
                                        help="Fixed batch size, or 'dynamic' for any batch.")]
+ToleranceOpt = Annotated[float, typer.Option("--tolerance", min=0.0, metavar="ATOL",
+                                             help="Largest absolute difference from PyTorch that passes.")]
 SizeOpt = Annotated[str | None, typer.Option("--input-size", metavar="W[xH]", show_default="the pipeline's crop",
                                              help="Frame size when the test pipeline does not fix it.")]
 
@@ -64,6 +66,7 @@ def export_command(
     clips: ClipsOpt = None,
     batch: BatchOpt = "1",
     input_size: SizeOpt = None,
+    tolerance: ToleranceOpt = 1e-4,
     overrides: SetOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -73,7 +76,7 @@ def export_command(
     N x views*segments x C x H x W, 3D models N x views x C x T x H x W) and returns the class scores
     averaged as model.test_cfg.average_clips says. The file is then loaded back (torch.jit.load, or
     onnxruntime) and run beside PyTorch on random inputs; the largest difference is printed and
-    above 1e-4 the export fails (exit 1) and nothing is written.
+    above --tolerance (1e-4) the export fails (exit 1) and nothing is written.
 
     Examples:
 
@@ -89,10 +92,10 @@ def export_command(
     from vidact.engine.exporting import export_recognizer
 
     result = export_recognizer(loaded, checkpoint, fmt=fmt.value, out=out, clips=clips, batch=fixed or 1,
-                               dynamic_batch=fixed is None, input_size=size,
+                               dynamic_batch=fixed is None, input_size=size, tolerance=tolerance,
                                on_stage=lambda line: err.print(line, highlight=False, soft_wrap=True))
     if result.verified:
-        err.print(f"verified: max |exported - PyTorch| = {result.max_abs_diff:.3g} (tolerance 1e-4) on batch "
+        err.print(f"verified: max |exported - PyTorch| = {result.max_abs_diff:.3g} (tolerance {tolerance:g}) on batch "
                   f"{' and '.join(map(str, result.verify_batches))}", highlight=False)
     else:
         err.print(f"note: {result.note}", highlight=False, soft_wrap=True)
