@@ -91,9 +91,15 @@ def export_command(
     loaded = load_recipe(recipe, overrides or [])  # recipe errors come before torch is imported
     from vidact.engine.exporting import export_recognizer
 
-    result = export_recognizer(loaded, checkpoint, fmt=fmt.value, out=out, clips=clips, batch=fixed or 1,
-                               dynamic_batch=fixed is None, input_size=size, tolerance=tolerance,
-                               on_stage=lambda line: err.print(line, highlight=False, soft_wrap=True))
+    with err.status("loading the model", spinner="dots") as status:  # ONNX export takes a minute on a ResNet-50
+
+        def stage(line: str) -> None:
+            err.print(line, highlight=False, soft_wrap=True)
+            status.update(line.split(":")[0].split(" for ")[0])
+
+        result = export_recognizer(loaded, checkpoint, fmt=fmt.value, out=out, clips=clips, batch=fixed or 1,
+                                   dynamic_batch=fixed is None, input_size=size, tolerance=tolerance,
+                                   on_stage=stage)
     if result.verified:
         err.print(f"verified: max |exported - PyTorch| = {result.max_abs_diff:.3g} (tolerance {tolerance:g}) on batch "
                   f"{' and '.join(map(str, result.verify_batches))}", highlight=False)
