@@ -336,7 +336,7 @@ def _export_and_verify(model: ExportedRecognizer, fmt: Format, shape: tuple[int,
             output_shape = tuple(model(example).shape)
         output_shape = (-1 if dynamic_batch else output_shape[0],) + output_shape[1:]
         return {"output_shape": output_shape, "max_abs_diff": None, "verified": False, "verify_batches": (),
-                "note": f"onnxruntime is not installed: the ONNX file was not run ({ONNX_HINT})"}
+                "note": f"verification skipped: onnxruntime is not installed ({ONNX_HINT})"}
     stage(f"verifying: the exported file and PyTorch on random inputs of batch {' and '.join(map(str, batches))}")
     worst, scale, output_shape = 0.0, 0.0, ()
     for i, batch in enumerate(batches):
