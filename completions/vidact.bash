@@ -24,6 +24,7 @@ _vidact() {
             "/detections-to-regression") path="detections-to-regression" ;;
             "/doctor") path="doctor" ;;
             "/eval") path="eval" ;;
+            "/export") path="export" ;;
             "/extract-features") path="extract-features" ;;
             "/extract-frames") path="extract-frames" ;;
             "/predict") path="predict" ;;
@@ -48,10 +49,10 @@ _vidact() {
                 --log-level) COMPREPLY=($(compgen -W "debug info warning error" -- "$cur")); return ;;
             esac
             if [[ "$cur" == -* || -z "x" ]]; then
-                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-features extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval export extract-features extract-frames predict proposals recipe test train --debug --log-level --version --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
-                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval extract-features extract-frames predict proposals recipe test train" -- "$cur"))
+                COMPREPLY=($(compgen -W "checkpoint dataset detections-to-regression doctor eval export extract-features extract-frames predict proposals recipe test train" -- "$cur"))
             fi ;;
         "checkpoint")
             if [[ "$cur" == -* || -z "x" ]]; then
@@ -221,6 +222,20 @@ _vidact() {
             esac
             if [[ "$cur" == -* || -z "" ]]; then
                 COMPREPLY=($(compgen -W "--ann --metric -m --topk --ann-format --multi-class --num-classes --normalize --subset --max-avg-proposals --plot --dataset --json --help" -- "$cur"))
+                [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+            else
+                COMPREPLY=($(compgen -W "" -- "$cur"))
+            fi ;;
+        "export")
+            case "$prev" in
+                --format) COMPREPLY=($(compgen -W "torchscript onnx" -- "$cur")); return ;;
+                -f) COMPREPLY=($(compgen -W "torchscript onnx" -- "$cur")); return ;;
+                --batch) COMPREPLY=($(compgen -W "1 dynamic" -- "$cur")); return ;;
+                --clips|--tolerance) COMPREPLY=(); return ;;
+                --checkpoint|--out|-o|--input-size|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            esac
+            if [[ "$cur" == -* || -z "" ]]; then
+                COMPREPLY=($(compgen -W "--checkpoint --format -f --out -o --clips --batch --input-size --tolerance --set -s --json --help" -- "$cur"))
                 [[ "$cur" != -* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
             else
                 COMPREPLY=($(compgen -W "" -- "$cur"))

@@ -6,6 +6,7 @@ complete -c vidact -n '__fish_use_subcommand' -a dataset -d 'Prepare datasets an
 complete -c vidact -n '__fish_use_subcommand' -a detections-to-regression -d 'Apply SSN location regression and per-class temporal NMS,...'
 complete -c vidact -n '__fish_use_subcommand' -a doctor -d 'Check Python, torch (CUDA, cuDNN, NCCL), PyAV/FFmpeg...'
 complete -c vidact -n '__fish_use_subcommand' -a eval -d 'Evaluate predictions: top-k / mean-class accuracy, mAP,...'
+complete -c vidact -n '__fish_use_subcommand' -a export -d 'Export a recognizer to TorchScript or ONNX, verified...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-features -d 'Snippet features of untrimmed videos (one file per video)...'
 complete -c vidact -n '__fish_use_subcommand' -a extract-frames -d 'Extract JPEG frames (and optical flow) from videos,...'
 complete -c vidact -n '__fish_use_subcommand' -a predict -d 'Print the top-k labels of each video, scored under the...'
@@ -153,6 +154,17 @@ complete -c vidact -n '__fish_seen_subcommand_from eval' -l dataset -r -F
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l json
 complete -c vidact -n '__fish_seen_subcommand_from eval' -l help
 complete -c vidact -n '__fish_seen_subcommand_from eval' -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l checkpoint -r -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l format -s f -x -a 'torchscript onnx'
+complete -c vidact -n '__fish_seen_subcommand_from export' -l out -s o -r -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l clips -x
+complete -c vidact -n '__fish_seen_subcommand_from export' -l batch -x -a '1 dynamic'
+complete -c vidact -n '__fish_seen_subcommand_from export' -l input-size -r -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l tolerance -x
+complete -c vidact -n '__fish_seen_subcommand_from export' -l set -s s -r -F
+complete -c vidact -n '__fish_seen_subcommand_from export' -l json
+complete -c vidact -n '__fish_seen_subcommand_from export' -l help
+complete -c vidact -n '__fish_seen_subcommand_from export' -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l out -s o -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l checkpoint -r -F
 complete -c vidact -n '__fish_seen_subcommand_from extract-features' -l set -s s -r -F

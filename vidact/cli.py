@@ -146,6 +146,8 @@ def _register() -> None:
     app.command("detections-to-regression")(detections_to_regression.detections_to_regression_command)
     from vidact.commands import checkpoint  # own line: merges with the import above stay trivial
     app.add_typer(checkpoint.app, name="checkpoint")
+    from vidact.commands import export  # own line: merges with the imports above stay trivial
+    app.command("export")(export.export_command)
 
 
 _register()
