@@ -407,3 +407,46 @@ def test_thread_plan(share: int, decode_threads: int | None, plan: tuple[int, bo
     from vidact.data.extract.run import _thread_plan
 
     assert _thread_plan(share, decode_threads) == plan
+
+
+# ---- the bytes written ---------------------------------------------------------------------------
+
+
+def reference_jpegs(source: Path, quality: int = 95) -> list[bytes]:
+    """The obvious way: decode every frame, PyAV's I420 array -> OpenCV BGR (swscale's bgr24
+    for other pixel formats), libjpeg at `quality`."""
+    import av
+
+    with av.open(str(source)) as container:
+        frames = list(container.decode(video=0))
+    jpegs = []
+    for frame in frames:
+        if frame.format.name == "yuv420p":
+            bgr = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
+        else:
+            bgr = frame.to_ndarray(format="bgr24")
+        jpegs.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes())
+    return jpegs
+
+
+# 54x38: padded rows in every plane; yuv444p: the swscale path
+@pytest.mark.parametrize(("width", "height", "pix_fmt"), [(48, 32, "yuv420p"), (54, 38, "yuv420p"), (48, 32, "yuv444p")])
+@pytest.mark.parametrize("encode_thread", [False, True])
+def test_frames_are_byte_identical_to_the_obvious_decode_convert_encode(tmp_path: Path, width: int, height: int,
+                                                                        pix_fmt: str, encode_thread: bool):
+    import av
+
+    source = tmp_path / "v.mp4"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        rng = np.random.default_rng(0)
+        for i in range(11):
+            img = cv2.resize(stamp(i), (width, height), interpolation=cv2.INTER_NEAREST)
+            img = np.clip(img + rng.integers(0, 30, img.shape), 0, 255).astype(np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        container.mux(stream.encode())
+    result = extract_video(source, tmp_path / "out", encode_thread=encode_thread)
+    expected = reference_jpegs(source)
+    assert result.frames == len(expected) == 11
+    assert [(tmp_path / "out" / n).read_bytes() for n in frame_files(tmp_path / "out")] == expected
