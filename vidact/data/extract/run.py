@@ -33,6 +33,11 @@ from vidact.parallel import installed_vidact_in_children
 
 log = logging.getLogger(__name__)
 
+# What the fork server imports once for all workers (`vidact extract-frames` starts it early with
+# the same list). Python 3.10 cannot keep the current directory off the server's sys.path
+# (`installed_vidact_in_children`), so there the workers import vidact after the fork.
+WORKER_PRELOAD = ("__main__", __name__, "av") if sys.version_info >= (3, 11) else ("av",)
+
 
 def extract_frames(
     inputs: Sequence[str | os.PathLike],
@@ -257,10 +262,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # applies when the server starts; Python 3.10 cannot keep the current directory off the server's
-    # sys.path (`installed_vidact_in_children`), so there the workers import vidact after the fork
-    preload = ["__main__", __name__, "av"] if sys.version_info >= (3, 11) else ["av"]
-    context.set_forkserver_preload(preload)
+    context.set_forkserver_preload(list(WORKER_PRELOAD))  # applies when the server starts
     return context
 
 
