@@ -397,16 +397,38 @@ def test_a_failing_encoding_thread_fails_the_video(tree: Path, tmp_path: Path, m
     assert not (tmp_path / "v1").exists() and hidden(tmp_path) == []
 
 
-@pytest.mark.parametrize(("share", "decode_threads", "plan"), [
-    (1, None, (1, False)),  # a core per worker: decode and encode in one thread
-    (2, None, (1, True)),   # a spare core: JPEG encoding on a second thread
-    (4, None, (3, True)),
-    (1, 4, (4, False)),     # decode_threads wins for decoding
+@pytest.mark.parametrize(("share", "decode_threads", "contended", "plan"), [
+    (1, None, False, (1, False)),  # a core per worker: decode and encode in one thread
+    (1, None, True, (2, False)),   # ... beside other jobs: two frame threads decode ahead
+    (2, None, False, (1, True)),   # a spare core: JPEG encoding on a second thread
+    (2, None, True, (1, True)),
+    (4, None, False, (3, True)),
+    (1, 4, False, (4, False)),     # decode_threads wins for decoding
+    (1, 4, True, (4, False)),
 ])
-def test_thread_plan(share: int, decode_threads: int | None, plan: tuple[int, bool]):
+def test_thread_plan(share: int, decode_threads: int | None, contended: bool, plan: tuple[int, bool]):
     from vidact.data.extract.run import _thread_plan
 
-    assert _thread_plan(share, decode_threads) == plan
+    assert _thread_plan(share, decode_threads, contended) == plan
+
+
+@pytest.mark.parametrize(("text", "ours", "contended"), [
+    (b"0.50 0.40 0.30 2/300 1234\n", 2, False),  # only our two workers run
+    (b"3.10 2.00 1.00 3/300 1234\n", 2, True),   # one more task competes
+    (b"garbled", 2, False),
+])
+def test_cores_contended_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: bytes,
+                                                   ours: int, contended: bool):
+    import builtins
+
+    import vidact.data.extract.run as run
+
+    fake = tmp_path / "loadavg"
+    fake.write_bytes(text)
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(fake if path == "/proc/loadavg" else path,
+                                                                          *a, **k))
+    assert run._cores_contended(ours) is contended
 
 
 # ---- the bytes written ---------------------------------------------------------------------------
@@ -446,7 +468,9 @@ def test_frames_are_byte_identical_to_the_obvious_decode_convert_encode(tmp_path
             img = np.clip(img + rng.integers(0, 30, img.shape), 0, 255).astype(np.uint8)
             container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
         container.mux(stream.encode())
-    result = extract_video(source, tmp_path / "out", encode_thread=encode_thread)
     expected = reference_jpegs(source)
-    assert result.frames == len(expected) == 11
-    assert [(tmp_path / "out" / n).read_bytes() for n in frame_files(tmp_path / "out")] == expected
+    for threads in (1, 2):  # 2: FFmpeg frame threading, as workers decode beside other jobs
+        out = tmp_path / f"out{threads}"
+        result = extract_video(source, out, encode_thread=encode_thread, threads=threads)
+        assert result.frames == len(expected) == 11
+        assert [(out / n).read_bytes() for n in frame_files(out)] == expected
