@@ -11,8 +11,8 @@ with PyAV (`bench_decode.write_video`), then extracts every frame of every video
   decoded by PyAV in one thread, OpenCV's I420 -> BGR, `cv2.imencode` at quality Q, one write per
   file. It writes the same bytes as vidact (the table says whether it did);
 - the ffmpeg command line, `ffmpeg -i v.mp4 -q:v 2 out/img_%05d.jpg`, when an `ffmpeg` binary is
-  on PATH: N videos at a time (`-threads 1`) and one video at a time (ffmpeg's own threading);
-  the faster of the two is the baseline;
+  on PATH: N videos at a time with `-threads 1`, N at a time with ffmpeg's own threading, and
+  one video at a time (its own threading); the fastest of the three is the baseline;
 - MMAction2's OpenCV way in a minimal script: a fork pool of N, `cv2.VideoCapture` and
   `cv2.imwrite` per frame (JPEG quality 95), no MMAction2 needed;
 - with `--mmaction-python PY` (an environment with MMAction2 installed, not a vidact dependency:
@@ -190,6 +190,11 @@ def run_ffmpeg_parallel(videos: list[Path], out: Path, workers: int, quality: in
         list(pool.map(lambda v: _ffmpeg_one(v, out, 1), videos))
 
 
+def run_ffmpeg_parallel_threads(videos: list[Path], out: Path, workers: int, quality: int) -> None:
+    with cf.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda v: _ffmpeg_one(v, out, None), videos))
+
+
 def run_ffmpeg_serial(videos: list[Path], out: Path, workers: int, quality: int) -> None:
     for video in videos:
         _ffmpeg_one(video, out, None)
@@ -285,6 +290,7 @@ def main() -> None:
         approaches[BASELINE] = functools.partial(run_vidact_cli, tree=str(Path(args.baseline).resolve()))
     if shutil.which("ffmpeg"):
         approaches[FFMPEG_N] = run_ffmpeg_parallel
+        approaches[FFMPEG_NT] = run_ffmpeg_parallel_threads
         approaches[FFMPEG_1] = run_ffmpeg_serial
     else:
         print("no ffmpeg binary on PATH: skipping the ffmpeg command line")
@@ -326,6 +332,8 @@ def main() -> None:
 CLI, LIB = "vidact extract-frames (CLI)", "vidact extract_frames() (library)"
 PLAIN = "plain loop: PyAV -> cv2 BGR -> imencode"
 FFMPEG_N, FFMPEG_1 = "ffmpeg CLI, N videos at a time", "ffmpeg CLI, 1 video at a time"
+FFMPEG_NT = "ffmpeg CLI, N at a time, own threads"
+FFMPEG = (FFMPEG_N, FFMPEG_NT, FFMPEG_1)
 CV2 = "cv2 VideoCapture + imwrite (script)"
 BASELINE = "vidact CLI of --baseline (before)"
 MMACTION = "MMAction2 build_rawframes.py"
@@ -378,7 +386,7 @@ def report(runs: Runs, args: argparse.Namespace) -> None:
         print(f"{name:40s} {runs.frames[name]:6d} {np.median(runs.walls[name]):8.2f} {runs.fps(name):8.0f} "
               f"{runs.fps(name, min):8.0f} {runs.cpu_ms(name):12.2f} {runs.quality[name][0]:7.2f} "
               f"{runs.quality[name][1]:9.1f}")
-    ffmpeg = [n for n in (FFMPEG_N, FFMPEG_1) if n in runs.walls]
+    ffmpeg = [n for n in FFMPEG if n in runs.walls]
     peers = [("ffmpeg CLI (the faster way)", ffmpeg, ">= 1.5x")] if ffmpeg else []
     peers += [(n, [n], goal) for n, goal in ((MMACTION, ">= 1x"), (PLAIN, ">= 0.9x"), (CV2, ""), (BASELINE, ""))
               if n in runs.walls]
@@ -397,7 +405,7 @@ def report(runs: Runs, args: argparse.Namespace) -> None:
 
 def print_quality(video: Path, runs: Runs, args: argparse.Namespace) -> None:
     """The libjpeg quality whose PSNR matches ffmpeg's -q:v on the first video (vidact's conversion)."""
-    ffmpeg = [n for n in (FFMPEG_N, FFMPEG_1) if n in runs.quality]
+    ffmpeg = [n for n in FFMPEG if n in runs.quality]
     print(f"\nquality: vidact -q {args.quality}, the plain loop {args.quality}, cv2 and MMAction2 95 (libjpeg scale); "
           f"ffmpeg -q:v {args.ffmpeg_qv} (mjpeg qscale). PSNR against PyAV's (swscale) bgr24 frames, first video.")
     if not ffmpeg:
