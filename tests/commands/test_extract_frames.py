@@ -161,3 +161,10 @@ def test_without_out_frames_go_to_rawframes_beside_the_input(videos: Path, tmp_p
     assert default_out_dir(["data/ucf101/videos"]) == Path("data/ucf101/rawframes")
     assert default_out_dir(["val_list_videos.txt", "other/"]) == Path("rawframes")
     assert default_out_dir(["."]) == Path("rawframes")
+
+
+def test_the_early_fork_server_preloads_what_the_pool_asks_for():
+    from vidact.commands.extract_frames import WORKER_PRELOAD
+    from vidact.data.extract.run import WORKER_PRELOAD as POOL_PRELOAD
+
+    assert WORKER_PRELOAD == POOL_PRELOAD

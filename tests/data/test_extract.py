@@ -397,13 +397,80 @@ def test_a_failing_encoding_thread_fails_the_video(tree: Path, tmp_path: Path, m
     assert not (tmp_path / "v1").exists() and hidden(tmp_path) == []
 
 
-@pytest.mark.parametrize(("share", "decode_threads", "plan"), [
-    (1, None, (1, False)),  # a core per worker: decode and encode in one thread
-    (2, None, (1, True)),   # a spare core: JPEG encoding on a second thread
-    (4, None, (3, True)),
-    (1, 4, (4, False)),     # decode_threads wins for decoding
+@pytest.mark.parametrize(("share", "decode_threads", "contended", "plan"), [
+    (1, None, False, (1, False)),  # a core per worker: decode and encode in one thread
+    (1, None, True, (2, False)),   # ... beside other jobs: two frame threads decode ahead
+    (2, None, False, (1, True)),   # a spare core: JPEG encoding on a second thread
+    (2, None, True, (1, True)),
+    (4, None, False, (3, True)),
+    (1, 4, False, (4, False)),     # decode_threads wins for decoding
+    (1, 4, True, (4, False)),
 ])
-def test_thread_plan(share: int, decode_threads: int | None, plan: tuple[int, bool]):
+def test_thread_plan(share: int, decode_threads: int | None, contended: bool, plan: tuple[int, bool]):
     from vidact.data.extract.run import _thread_plan
 
-    assert _thread_plan(share, decode_threads) == plan
+    assert _thread_plan(share, decode_threads, contended) == plan
+
+
+@pytest.mark.parametrize(("text", "ours", "contended"), [
+    (b"0.50 0.40 0.30 2/300 1234\n", 2, False),  # only our two workers run
+    (b"3.10 2.00 1.00 3/300 1234\n", 2, True),   # one more task competes
+    (b"garbled", 2, False),
+])
+def test_cores_contended_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: bytes,
+                                                   ours: int, contended: bool):
+    import builtins
+
+    import vidact.data.extract.run as run
+
+    fake = tmp_path / "loadavg"
+    fake.write_bytes(text)
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(fake if path == "/proc/loadavg" else path,
+                                                                          *a, **k))
+    assert run._cores_contended(ours) is contended
+
+
+# ---- the bytes written ---------------------------------------------------------------------------
+
+
+def reference_jpegs(source: Path, quality: int = 95) -> list[bytes]:
+    """The obvious way: decode every frame, PyAV's I420 array -> OpenCV BGR (swscale's bgr24
+    for other pixel formats), libjpeg at `quality`."""
+    import av
+
+    with av.open(str(source)) as container:
+        frames = list(container.decode(video=0))
+    jpegs = []
+    for frame in frames:
+        if frame.format.name == "yuv420p":
+            bgr = cv2.cvtColor(frame.to_ndarray(format="yuv420p"), cv2.COLOR_YUV2BGR_I420)
+        else:
+            bgr = frame.to_ndarray(format="bgr24")
+        jpegs.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])[1].tobytes())
+    return jpegs
+
+
+# 54x38: padded rows in every plane; yuv444p: the swscale path
+@pytest.mark.parametrize(("width", "height", "pix_fmt"), [(48, 32, "yuv420p"), (54, 38, "yuv420p"), (48, 32, "yuv444p")])
+@pytest.mark.parametrize("encode_thread", [False, True])
+def test_frames_are_byte_identical_to_the_obvious_decode_convert_encode(tmp_path: Path, width: int, height: int,
+                                                                        pix_fmt: str, encode_thread: bool):
+    import av
+
+    source = tmp_path / "v.mp4"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        rng = np.random.default_rng(0)
+        for i in range(11):
+            img = cv2.resize(stamp(i), (width, height), interpolation=cv2.INTER_NEAREST)
+            img = np.clip(img + rng.integers(0, 30, img.shape), 0, 255).astype(np.uint8)
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        container.mux(stream.encode())
+    expected = reference_jpegs(source)
+    for threads in (1, 2):  # 2: FFmpeg frame threading, as workers decode beside other jobs
+        out = tmp_path / f"out{threads}"
+        result = extract_video(source, out, encode_thread=encode_thread, threads=threads)
+        assert result.frames == len(expected) == 11
+        assert [(out / n).read_bytes() for n in frame_files(out)] == expected

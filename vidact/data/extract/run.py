@@ -33,6 +33,11 @@ from vidact.parallel import installed_vidact_in_children
 
 log = logging.getLogger(__name__)
 
+# What the fork server imports once for all workers (`vidact extract-frames` starts it early with
+# the same list). Python 3.10 cannot keep the current directory off the server's sys.path
+# (`installed_vidact_in_children`), so there the workers import vidact after the fork.
+WORKER_PRELOAD = ("__main__", __name__, "av") if sys.version_info >= (3, 11) else ("av",)
+
 
 def extract_frames(
     inputs: Sequence[str | os.PathLike],
@@ -55,7 +60,8 @@ def extract_frames(
         shard: (index, count): extract only `shard_jobs(jobs, index, count)`.
         overwrite: redo videos that are already done (also after a settings change).
         decode_threads: FFmpeg threads per video; None: see `_thread_plan` (1, plus a JPEG
-            encoding thread when a worker has a core to spare).
+            encoding thread when a worker has a core to spare; 2 frame threads when other jobs
+            compete for the cores, checked before each video).
         progress: called with (None, 0, total) first, then after each video with (result,
             finished, total).
 
@@ -111,17 +117,42 @@ def _finish(summary: ExtractSummary, result: VideoResult, total: int, progress: 
         progress(result, len(summary.results), total)
 
 
-def _thread_plan(share: int, decode_threads: int | None) -> tuple[int, bool]:
+def _thread_plan(share: int, decode_threads: int | None, contended: bool = False) -> tuple[int, bool]:
     """(FFmpeg decoding threads, whether to JPEG-encode on a second thread) for a worker owning
-    `share` cores.
+    `share` cores, `contended` when other jobs are running beside the workers.
 
     Measured on 340x256 H.264 (benchmarks/README.md): FFmpeg frame threading costs ~20% more CPU
-    per frame than decoding in one thread, so a worker with one core decodes in one thread and
-    encodes inline. A worker with a spare core hands JPEG encoding and writing (about half the
-    per-frame work) to a second thread, which also keeps decoding while writes block.
+    per frame than decoding in one thread, so on a quiet machine a worker with one core decodes
+    in one thread and encodes inline. Beside other jobs, that worker gets a single thread's share
+    of the cores; with two frame threads decoding ahead while its main thread converts and
+    encodes, it takes up the cycles the other jobs leave (1.5-1.8x the frames/s on the shared
+    2-core machine, at about the same CPU per frame). A worker with a spare core hands JPEG
+    encoding and writing (about half the per-frame work) to a second thread, which also keeps
+    decoding while writes block.
     """
     encode = share >= 2
-    return decode_threads or max(1, share - encode), encode
+    if decode_threads:
+        return decode_threads, encode
+    if contended and not encode:
+        return 2, False
+    return max(1, share - encode), encode
+
+
+def _cores_contended(ours: int) -> bool:
+    """Whether more tasks than our `ours` worker processes are runnable right now (other jobs
+    are competing for the cores). Linux's instantaneous count of runnable tasks
+    (/proc/loadavg), the lowest of three reads a millisecond apart, so a passing wake-up does
+    not count; False where it cannot be read."""
+    counts = []
+    for attempt in range(3):
+        if attempt:
+            time.sleep(0.001)
+        try:
+            with open("/proc/loadavg", "rb") as fh:
+                counts.append(int(fh.read().split()[3].split(b"/")[0]))
+        except (OSError, ValueError, IndexError):
+            return False
+    return min(counts) > ours
 
 
 def _cv2_threads(share: int, options: ExtractOptions) -> int:
@@ -130,9 +161,11 @@ def _cv2_threads(share: int, options: ExtractOptions) -> int:
     return share if options.flow else 1
 
 
-def _extract_job(args: tuple[VideoJob, str, ExtractOptions, int, int | None]) -> VideoResult:
-    job, out, options, share, decode_threads = args
-    threads, encode_thread = _thread_plan(share, decode_threads)
+def _extract_job(args: tuple[VideoJob, str, ExtractOptions, int, int | None, int]) -> VideoResult:
+    job, out, options, share, decode_threads, workers = args
+    # decided per video, so a run adapts when other jobs start or end
+    contended = workers > 1 and share == 1 and decode_threads is None and _cores_contended(workers)
+    threads, encode_thread = _thread_plan(share, decode_threads, contended)
     return extract_video(job.source, Path(out) / job.rel, options, threads=threads, encode_thread=encode_thread)
 
 
@@ -174,7 +207,8 @@ def _run(jobs: list[VideoJob], out: Path, options: ExtractOptions, workers: int,
     """
     # Largest first, so no long video starts last while the other workers sit idle.
     jobs = sorted(jobs, key=lambda job: _size(job.source), reverse=True)
-    args = functools.partial(_job_args, out=str(out), options=options, share=threads, decode_threads=decode_threads)
+    args = functools.partial(_job_args, out=str(out), options=options, share=threads, decode_threads=decode_threads,
+                             workers=workers)
     if workers <= 1:
         with _cv2_threads_set(_cv2_threads(threads, options)):
             for job in jobs:
@@ -190,9 +224,9 @@ def _run(jobs: list[VideoJob], out: Path, options: ExtractOptions, workers: int,
                                reason="the worker process crashed while extracting it"))
 
 
-def _job_args(job: VideoJob, *, out: str, options: ExtractOptions, share: int,
-              decode_threads: int | None) -> tuple[VideoJob, str, ExtractOptions, int, int | None]:
-    return job, out, options, share, decode_threads
+def _job_args(job: VideoJob, *, out: str, options: ExtractOptions, share: int, decode_threads: int | None,
+              workers: int) -> tuple[VideoJob, str, ExtractOptions, int, int | None, int]:
+    return job, out, options, share, decode_threads, workers
 
 
 def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tuple], queue: collections.deque,
@@ -257,10 +291,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    # applies when the server starts; Python 3.10 cannot keep the current directory off the server's
-    # sys.path (`installed_vidact_in_children`), so there the workers import vidact after the fork
-    preload = ["__main__", __name__, "av"] if sys.version_info >= (3, 11) else ["av"]
-    context.set_forkserver_preload(preload)
+    context.set_forkserver_preload(list(WORKER_PRELOAD))  # applies when the server starts
     return context
 
 

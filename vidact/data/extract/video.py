@@ -16,7 +16,7 @@ import cv2
 
 from vidact.data.decoding import open_video
 from vidact.data.extract.flow import FlowWriter
-from vidact.data.extract.images import JpegWriter, to_bgr
+from vidact.data.extract.images import BgrConverter, JpegWriter
 from vidact.data.extract.options import (
     FRAME_COUNT_POLICY,
     IMG_TMPL,
@@ -96,6 +96,7 @@ def _write_video(source: str, folder: Path, options: ExtractOptions, threads: in
     out_w, out_h = options.output_size(width, height)
     flow = FlowWriter(folder, options) if options.flow else None
     jpegs = JpegWriter(folder, IMG_TMPL, options.quality, threaded=encode_thread)
+    to_bgr = BgrConverter(reuse_output=not encode_thread)  # inline encoding consumes each frame at once
     with av.open(source, metadata_errors="ignore") as container, jpegs:
         stream = container.streams.video[0]
         stream.thread_type, stream.thread_count = ("AUTO", threads) if threads > 1 else ("SLICE", 1)
