@@ -88,6 +88,17 @@ def test_ssn_validation_settings_are_checked_up_front(settings: dict, message: s
     check_ssn_validation(SimpleNamespace(metrics=("mAP",), save_best=False, key_indicator="top1_acc"))
 
 
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_frame_interval_and_tick_interval_must_agree(toy: tuple[Path, Path], tmp_path: Path, split: str) -> None:
+    # Ticks computed every 2 frames over frames sampled every 6 would point past the video: NaN scores.
+    sets = [a for s in [*toy_overrides(*toy), f"data.{split}.pipeline[0].test_interval=6"] for a in ("--set", s)]
+    command = ["train", str(RECIPE), "--work-dir", str(tmp_path / "w")] if split == "val" else \
+        ["test", str(RECIPE), "--checkpoint", str(tmp_path / "none.pth"), "--out", str(tmp_path / "raw.json")]
+    result = CliRunner().invoke(app, [*command, *sets])
+    assert result.exit_code == 2
+    assert f"data.{split}: SampleProposalFrames samples every 6 frames but test_cfg" in result.stderr
+
+
 def test_bad_ssn_evaluation_fails_before_training(toy: tuple[Path, Path], tmp_path: Path) -> None:
     sets = [a for s in [*toy_overrides(*toy), "evaluation.metrics=[top_k_accuracy]"] for a in ("--set", s)]
     result = CliRunner().invoke(app, ["train", str(RECIPE), "--work-dir", str(tmp_path / "w"), *sets])

@@ -81,7 +81,7 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
         if recipe.model.type == "SSN":  # THUMOS'14 mAP of whole videos, one per forward
             from vidact.engine.ssn_runs import check_ssn_validation, one_video_per_batch
 
-            check_ssn_validation(ev)
+            check_ssn_validation(ev, data.val)
             val_override = one_video_per_batch(val_override)
         val_loader = build_eval_loader(data.val, val_override, data, distributed)
         check_first_batch(val_loader.dataset, data.val, "data.val", val_loader.batch_size)

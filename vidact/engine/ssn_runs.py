@@ -28,13 +28,15 @@ def one_video_per_batch(override: Any) -> Any:
     return override.model_copy(update={"videos_per_gpu": 1})
 
 
-def check_ssn_validation(evaluation: Any) -> None:
+def check_ssn_validation(evaluation: Any, val_spec: Any = None) -> None:
     """Refuse, before training starts, an `evaluation` section SSN validation cannot honour.
 
     Raises:
-        RecipeError: a metric other than mAP, or a `key_indicator` that SSN's evaluation does not report
-            while `save_best` is on.
+        RecipeError: a metric other than mAP, a `key_indicator` that SSN's evaluation does not report
+            while `save_best` is on, or (`val_spec`) data.val's frame sampling and proposal ticks disagree.
     """
+    if val_spec is not None:
+        check_test_interval(val_spec, "data.val")
     bad = [m for m in evaluation.metrics if m not in SSN_METRICS]
     if bad:
         raise RecipeError(f"evaluation.metrics: SSN validation computes mAP, not {', '.join(bad)}",
@@ -43,6 +45,28 @@ def check_ssn_validation(evaluation: Any) -> None:
     if evaluation.save_best is True and key is not None and not (key == "average_mAP" or key.startswith("mAP@")):
         raise RecipeError(f"evaluation.key_indicator: SSN validation reports mAP@0.10 ... mAP@0.90 and "
                           f"average_mAP, not {key!r}", hint="e.g. evaluation.key_indicator: mAP@0.50")
+
+
+def check_test_interval(spec: Any, key: str) -> None:
+    """Refuse an SSN test/val split whose `SampleProposalFrames` samples frames at another interval than
+    the one its proposal ticks are computed with (`test_cfg.ssn.sampler.test_interval`): the ticks
+    would point past the sampled frames, giving NaN scores or wrong ones.
+
+    Raises:
+        RecipeError: naming both settings.
+    """
+    from vidact.engine.runs import dataset_pipeline
+
+    while hasattr(spec, "dataset"):  # RepeatDataset
+        spec = spec.dataset
+    steps = [step for step in dataset_pipeline(spec) if step.type == "SampleProposalFrames"]
+    ticks = getattr(getattr(spec, "test_cfg", None), "ssn", None)
+    if not steps or ticks is None or steps[0].test_interval == ticks.sampler.test_interval:
+        return
+    raise RecipeError(f"{key}: SampleProposalFrames samples every {steps[0].test_interval} frames but "
+                      f"test_cfg.ssn.sampler.test_interval is {ticks.sampler.test_interval}",
+                      hint=f"set {key}.pipeline's SampleProposalFrames test_interval and {key}.test_cfg.ssn."
+                           "sampler.test_interval to the same value")
 
 
 def test_ssn_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os.PathLike,
@@ -57,7 +81,7 @@ def test_ssn_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os
         than 0, `{"out": None, "rank": r}`).
 
     Raises:
-        RecipeError: no data.test.
+        RecipeError: no data.test, or its frame sampling and proposal ticks disagree.
         InputError: an output name that is neither .json nor .npz.
     """
     from vidact.data.annotations.ssn_detections import write_ssn_raw_outputs
@@ -72,6 +96,7 @@ def test_ssn_recipe(recipe: Any, *, checkpoint: str | os.PathLike, out: str | os
         raise RecipeError("the recipe has no data.test section")
     if not str(out).endswith((".json", ".npz")):
         raise InputError(f"{out}: unknown raw-output format; use .json or .npz")
+    check_test_interval(data.test, "data.test")
     info = init_distributed(recipe.dist_params.backend)  # alone unless launched by torchrun
     model = load_model(recipe, checkpoint).to(info.device)
     loader = build_eval_loader(data.test, one_video_per_batch(data.test_dataloader), data, info.is_distributed)
