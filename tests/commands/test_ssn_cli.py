@@ -49,6 +49,18 @@ def tiny_dataset(root: Path) -> Path:
     return root
 
 
+def toy_overrides(root: Path, proposals: Path, epochs: int = 1) -> list[str]:
+    """`--set` values that run recipes/toy/ssn.yaml on `tiny_dataset(root)` (every split: `proposals`),
+    with test frames every 2nd frame."""
+    sets = [f"data.{split}.{key}={value}" for split in ("train", "val", "test")
+            for key, value in (("ann_file", proposals), ("data_prefix", root / "rawframes"))]
+    sets += [f"total_epochs={epochs}", "data.videos_per_gpu=1", "data.workers_per_gpu=0",
+             "model.cls_head.num_classes=2", "model.test_cfg.ssn.sampler.test_interval=2", "log_config.hooks=[]"]
+    sets += [f"data.{split}.{key}=2" for split in ("val", "test")
+             for key in ("test_cfg.ssn.sampler.test_interval", "pipeline[0].test_interval")]
+    return sets
+
+
 def test_proposal_list_counts_and_overlaps(tmp_path: Path) -> None:
     root = tiny_dataset(tmp_path)
     invoke("dataset", "synth-proposals", root / "gt.json", "--classes", root / "classes.txt",
@@ -74,12 +86,7 @@ def test_train_test_regress_eval_chain(tmp_path: Path) -> None:
     root = tiny_dataset(tmp_path)
     proposals = root / "proposals.txt"
     invoke("dataset", "synth-proposals", root / "gt.json", "--classes", root / "classes.txt", "--out", proposals)
-    sets = [f"data.{split}.{key}={value}" for split in ("train", "test")
-            for key, value in (("ann_file", proposals), ("data_prefix", root / "rawframes"))]
-    sets += ["total_epochs=1", "data.videos_per_gpu=1", "data.workers_per_gpu=0", "model.cls_head.num_classes=2",
-             "model.test_cfg.ssn.sampler.test_interval=2", "data.test.test_cfg.ssn.sampler.test_interval=2",
-             "data.test.pipeline[0].test_interval=2", "log_config.hooks=[]"]
-    sets_args = [a for s in sets for a in ("--set", s)]
+    sets_args = [a for s in toy_overrides(root, proposals) for a in ("--set", s)]
     invoke("train", RECIPE, "--work-dir", tmp_path / "work", *sets_args)
     raw = tmp_path / "raw.npz"
     result = invoke("test", RECIPE, "--checkpoint", tmp_path / "work" / "latest.pth", "--out", raw, *sets_args)

@@ -77,7 +77,13 @@ def train_recipe(recipe: Any, *, work_dir: str | os.PathLike, resume: str | None
     hooks: list[Any] = []
     if validate and data.val is not None:  # before the checkpoint hook: epoch checkpoints hold the best score
         ev = recipe.evaluation
-        val_loader = build_eval_loader(data.val, data.val_dataloader, data, distributed)
+        val_override = data.val_dataloader
+        if recipe.model.type == "SSN":  # THUMOS'14 mAP of whole videos, one per forward
+            from vidact.engine.ssn_runs import check_ssn_validation, one_video_per_batch
+
+            check_ssn_validation(ev, data.val)
+            val_override = one_video_per_batch(val_override)
+        val_loader = build_eval_loader(data.val, val_override, data, distributed)
         check_first_batch(val_loader.dataset, data.val, "data.val", val_loader.batch_size)
         hook_cls = DistEvalHook if distributed else EvalHook
         hooks.append(hook_cls(val_loader, interval=ev.interval, gpu_collect=ev.gpu_collect, save_best=ev.save_best,

@@ -348,14 +348,18 @@ def predict_scores(model: nn.Module, loader: Iterable, device: torch.device,
 def forward_batch(model: nn.Module, batch: Mapping[str, Any], return_loss: bool) -> Any:
     """One forward pass on a collated batch: recognizers (and SSN) take `(imgs, label)`, localizers
     without `imgs` (TEM, PEM, BMN) take the batch's fields as keyword arguments, as the reference
-    models do."""
+    models do. A model's `batch_keys` (training) and `test_batch_keys` (testing) name the further
+    batch fields it takes as keywords."""
     if "imgs" not in batch:
         return model(**batch, return_loss=return_loss)
+    bare = getattr(model, "module", model)
     if return_loss:
         # Fields a model declares besides imgs and label (SSN's proposal data) go as keywords.
-        extra = {key: batch[key] for key in getattr(getattr(model, "module", model), "batch_keys", ())}
+        extra = {key: batch[key] for key in getattr(bare, "batch_keys", ())}
         return model(batch["imgs"], batch.get("label"), return_loss=True, **extra)
-    return model(batch["imgs"], return_loss=False)
+    # Likewise at test time (SSN's proposal ticks and scale factors), when the batch has them.
+    extra = {key: batch[key] for key in getattr(bare, "test_batch_keys", ()) if key in batch}
+    return model(batch["imgs"], return_loss=False, **extra)
 
 
 def gather_scores(scores: np.ndarray, loader: Any, gpu_collect: bool = False) -> np.ndarray | None:

@@ -178,7 +178,7 @@ def ssn_results(activity):
 def test_evaluate_map_by_hand(proposal_file):
     ds = make(proposal_file)
     perfect = ds.evaluate(ssn_results([[0, 10, 0], [0, 0, 10]]))
-    assert list(perfect) == [f"mAP@{t:.2f}" for t in np.arange(0.1, 1.0, 0.1)]
+    assert list(perfect) == [f"mAP@{t:.2f}" for t in np.arange(0.1, 1.0, 0.1)] + ["average_mAP"]
     assert all(v == pytest.approx(1.0) for v in perfect.values())
     # Each class ranks the wrong proposal first: precision 1/2 at full recall -> AP 0.5.
     swapped = ds.evaluate(ssn_results([[0, 10, 9], [0, 3, 1]]))

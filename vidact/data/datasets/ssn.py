@@ -20,8 +20,9 @@ from vidact.arguments import check_int, check_int_pair
 from vidact.data.datasets.base import BaseDataset, PipelineArg
 from vidact.data.datasets.failures import FailureBudget
 from vidact.errors import AnnotationError
-from vidact.localization import eval_ap, load_localize_proposal_file
-from vidact.localization.detections import plain_detections, regress_and_nms, results_to_detections
+from vidact.localization import load_localize_proposal_file
+from vidact.localization.detections import (THUMOS14_IOU_RANGE, regress_and_nms, results_to_detections,
+                                           thumos14_map)
 from vidact.localization.iou import temporal_iou_matrix
 from vidact.schemas.data import SSNTestCfgSpec, SSNTrainCfgSpec
 
@@ -415,8 +416,13 @@ class SSNDataset(BaseDataset):
             metrics: only 'mAP'.
             eval_dataset: only 'thumos14'.
 
+        The steps of `vidact detections-to-regression` (`results_to_detections` with the evaluater's
+        `top_k`, regression, NMS at its `nms`) and of `vidact eval --dataset thumos14` (`thumos14_map`),
+        so the numbers equal that chain's on the same outputs: the reference's when every class has
+        ground truth; otherwise the means are over the classes that have some (the reference gives NaN).
+
         Returns:
-            'mAP@0.10' ... 'mAP@0.90'.
+            'mAP@0.10' ... 'mAP@0.90' and 'average_mAP' (their mean; an extension).
         """
         metrics = self._check_results(results, metrics, ("mAP",))
         if eval_dataset != "thumos14":
@@ -424,8 +430,9 @@ class SSNDataset(BaseDataset):
         self._warn_substituted(log)
         detections = self.results_to_detections(results, **self.evaluater.model_dump())
         detections = regress_and_nms(detections, self.evaluater.nms, self.use_regression)
-        all_gts = self.get_all_gts()
-        plain = plain_detections(detections)
-        iou_range = np.arange(0.1, 1.0, 0.1)
-        map_ious = eval_ap(plain, {c: all_gts.get(c, {}) for c in plain}, iou_range).mean(axis=0)
-        return {f"mAP@{iou:.02f}": float(value) for iou, value in zip(iou_range, map_ious, strict=True)}
+        gts = {c: {v: np.asarray(s, dtype=np.float64) for v, s in videos.items()}
+               for c, videos in self.get_all_gts().items()}
+        result = thumos14_map(detections, gts, THUMOS14_IOU_RANGE)
+        for warning in result.warnings:
+            log.warning("%s: %s", self.ann_file, warning)
+        return result.metrics

@@ -45,6 +45,8 @@ class SSN(nn.Module):
 
     batch_keys = TRAIN_KEYS
     """Batch entries the trainer passes to the training forward (SSN has no per-video "label")."""
+    test_batch_keys = TEST_KEYS
+    """Batch entries the trainer passes to the test forward (validation and `vidact test`)."""
 
     def __init__(self, *, backbone: nn.Module, cls_head: SSNHead, in_channels: int = 3,
                  spatial_type: str | None = "avg", dropout_ratio: float = 0.5, loss_cls: nn.Module | None = None,
@@ -78,8 +80,8 @@ class SSN(nn.Module):
         missing = [k for k in keys if k not in kwargs]
         if missing:
             raise RecipeError(f"SSN {'training' if return_loss else 'testing'} needs the batch keys {list(keys)}; "
-                              f"missing {missing}", hint="Collect them in the pipeline; SSN is evaluated with "
-                              "`vidact test` + `vidact detections-to-regression`, not by a data.val EvalHook")
+                              f"missing {missing}", hint="Collect them in the dataset's pipeline (Collect + ToTensor "
+                              "keys), as recipes/toy/ssn.yaml does")
         if return_loss:
             return self.forward_train(imgs, **{k: kwargs[k] for k in TRAIN_KEYS})
         return self.forward_test(imgs, **{k: kwargs[k] for k in TEST_KEYS})
