@@ -112,7 +112,7 @@ def eval_command(
                                       normalize=normalize.value if normalize else None)
     else:
         gt = read_ground_truth(ann, subset=subset)
-        results = read_results(predictions)
+        results = read_results(predictions, known_labels=gt.class_names)
         result = evaluate_localization(gt, results, metrics=metrics, max_avg_proposals=max_avg_proposals)
         if subset != "validation" and gt.subset is None:
             result.warnings.insert(0, f"--subset {subset} ignored: {gt.name} is a per-video file without subsets")
