@@ -208,10 +208,20 @@ def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_cl
     pair_group = cand_group[pair_pred]
     pair_gt = gt_order[gt_start[pair_group] + nth]
     pair_iou = paired_iou(cand_segment[pair_pred], gt_segment[pair_gt])
+    # A pair below every threshold never matches (3 in 4 at ActivityNet scale): drop it before ordering.
+    usable = np.flatnonzero(pair_iou >= _lowest(thresholds))
+    pair_pred, nth, pair_iou, pair_group, pair_gt = (
+        x[usable] for x in (pair_pred, nth, pair_iou, pair_group, pair_gt))
     pref = _pair_order(pair_pred, nth, pair_iou, pair_group, gt_count[cand_group], group_ids.shape[0])
     true_pos = _greedy_matches(pair_pred[pref], pair_gt[pref], pair_group[pref], pair_iou[pref],
                                cand.shape[0], gt_group.shape[0], group_ids.shape[0], thresholds)
     return _interpolated_ap(true_pos, pred_class[cand], rank[cand], np.bincount(gt_class, minlength=num_classes))
+
+
+def _lowest(thresholds: np.ndarray) -> float:
+    """The lowest threshold a pair can pass (NaN thresholds pass nothing; none at all: +inf)."""
+    finite = thresholds[~np.isnan(thresholds)]
+    return float(finite.min()) if finite.shape[0] else float("inf")
 
 
 def _pair_order(pair_pred: np.ndarray, nth: np.ndarray, pair_iou: np.ndarray, pair_group: np.ndarray,

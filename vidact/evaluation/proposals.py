@@ -183,32 +183,74 @@ def _first_hits(flat: FlatProposals, kept: np.ndarray, thresholds: np.ndarray) -
     iou = paired_iou(flat.gt_segment[gt_of_pair], flat.segment[prop_of_pair])
     never = np.iinfo(np.int32).max
     first = np.full((thresholds.shape[0], flat.gt_segment.shape[0]), never, dtype=np.int32)
-    gt_with_pairs = np.flatnonzero(pairs_per_gt > 0)
-    block_start = (np.cumsum(pairs_per_gt) - pairs_per_gt)[gt_with_pairs]
-    block_end = block_start + pairs_per_gt[gt_with_pairs]
-    # One pass per threshold (a handful), vectorised over pairs: the first hit at or after each
-    # GT segment's block start is its first hit if it lies inside the block. NaN IoU never hits.
-    for i, threshold in enumerate(thresholds):
-        hits = np.flatnonzero(iou >= threshold)
-        if hits.shape[0] == 0:
-            continue
-        at = np.searchsorted(hits, block_start)
-        pair = hits[np.minimum(at, hits.shape[0] - 1)]
-        inside = (at < hits.shape[0]) & (pair < block_end)
-        first[i, gt_with_pairs[inside]] = rank[pair[inside]]
+    if iou.shape[0] == 0:
+        return first
+    # level: how many (sorted) thresholds a pair's IoU reaches; threshold i holds iff level > need[i]
+    # (exactly iou >= thresholds[i]; NaN IoU reaches none, a NaN threshold is reached by none).
+    ordered = np.sort(thresholds)
+    need = np.searchsorted(ordered, thresholds, side="left")
+    level = np.searchsorted(ordered, iou, side="right")
+    level[np.isnan(iou)] = 0
+    # A GT segment's first hit at threshold i is its first pair whose level beats every earlier
+    # pair's: one running maximum per GT block (block g's keys sit above block g-1's), no pass per
+    # threshold over all pairs.
+    stride = thresholds.shape[0] + 2
+    base = gt_of_pair * stride
+    best = np.maximum.accumulate(base + level)
+    before = np.empty_like(best)
+    before[0] = 0
+    before[1:] = best[:-1]
+    before = np.maximum(before - base, 0)  # best level among the earlier pairs of the same block
+    rec = np.flatnonzero(level > before)
+    rec_gt, rec_rank, rec_level, rec_before = gt_of_pair[rec], rank[rec], level[rec], before[rec]
+    for i in range(thresholds.shape[0]):
+        hit = (rec_before <= need[i]) & (rec_level > need[i])
+        first[i, rec_gt[hit]] = rec_rank[hit]
     return first
 
 
 def grouped_score_order(video: np.ndarray, score: np.ndarray, num_videos: int) -> np.ndarray:
     """Order by video, then score descending, equal scores in input order (as np.lexsort((-score, video))).
 
-    Two stable sorts, the second a radix sort on int16 when the ids fit: about twice as fast as lexsort.
+    Input already in that order (results files often list each video's entries best first) is
+    recognised in one pass. Otherwise: a score sort, then a stable radix sort on int16 video ids
+    when they fit; about three times as fast as lexsort.
     """
-    order = np.argsort(-score, kind="stable")
+    n = score.shape[0]
+    if n < 2:
+        return np.arange(n)
+    same_video = video[1:] == video[:-1]
+    if (video[1:] >= video[:-1]).all() and not (same_video & (score[1:] > score[:-1])).any() \
+            and not np.isnan(score).any():
+        return np.arange(n)
+    order = descending_order(score)
     key = video[order]
     if num_videos < np.iinfo(np.int16).max:
         key = key.astype(np.int16)
     return order[np.argsort(key, kind="stable")]
+
+
+def descending_order(score: np.ndarray) -> np.ndarray:
+    """np.argsort(-score, kind="stable"): best first, equal scores (NaN with NaN) in input order.
+
+    An unstable sort, then the few runs of equal scores put back in input order: the same
+    permutation as the stable sort, in about two thirds of its time on float scores.
+    """
+    neg = -score
+    order = np.argsort(neg)
+    ranked = neg[order]
+    tie = ranked[1:] == ranked[:-1]
+    nan = np.isnan(ranked)
+    if nan.any():  # NaN sorts last; NaN == NaN is False, but they are one run
+        tie |= nan[1:] & nan[:-1]
+    if tie.any():
+        in_run = np.zeros(ranked.shape[0], dtype=bool)
+        in_run[1:] = tie
+        in_run[:-1] |= tie
+        at = np.flatnonzero(in_run)
+        run = np.cumsum(np.r_[True, ~tie])[at]  # run number of each tied position
+        order[at] = order[at][np.lexsort((order[at], run))]
+    return order
 
 
 def _recall_curve(flat: FlatProposals, total_num_proposals: int, max_avg_proposals: float | None,
@@ -236,7 +278,7 @@ def _recall_curve(flat: FlatProposals, total_num_proposals: int, max_avg_proposa
     cutoff = np.minimum((width[:, None] * pcn[None, :]).astype(np.int64), width[:, None])  # (V, 100)
     first = _first_hits(flat, kept, thresholds)  # (T, G)
     recalled = first[:, :, None] < cutoff[flat.gt_video][None, :, :]  # (T, G, 100)
-    recall = recalled.sum(axis=1).astype(np.float64) / float(flat.gt_segment.shape[0])
+    recall = np.count_nonzero(recalled, axis=1).astype(np.float64) / float(flat.gt_segment.shape[0])
     average_recall = recall.mean(axis=0)
     proposals_per_video = pcn * (float(total_retrieved) / num_videos)
     area = _trapezoid(average_recall, proposals_per_video)

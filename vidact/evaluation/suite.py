@@ -322,8 +322,8 @@ def _labels_known(gt: GroundTruth, results: Results) -> bool:
     if results.columns is None:
         return False
     known = set(gt.class_names)
-    used = np.unique(results.columns.label_codes)
-    return all(results.columns.label_names[code] in known for code in used.tolist() if code >= 0)
+    used = np.flatnonzero(np.bincount(results.columns.label_codes + 1))  # code + 1: -1 (no label) is 0
+    return all(results.columns.label_names[code - 1] in known for code in used.tolist() if code > 0)
 
 
 def _result_columns(results: Results, aligned: Alignment) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -361,7 +361,7 @@ def _ar_an(
         score=score,
         video=video,
         num_videos=len(index),
-        num_proposals_all=sum(len(segs) for segs in aligned.videos.values()),
+        num_proposals_all=results.num_segments,  # the aligned videos are the results' videos
     )
     results_name = results.name
     arn = ar_an_flat(flat, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)

@@ -136,6 +136,8 @@ class Results:
 
     @property
     def num_segments(self) -> int:
+        if self.columns is not None:
+            return int(self.columns.counts.sum())
         return sum(len(v) for v in self.videos.values())
 
 
