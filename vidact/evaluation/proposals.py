@@ -212,42 +212,60 @@ def _first_hits(flat: FlatProposals, kept: np.ndarray, thresholds: np.ndarray) -
 def grouped_score_order(video: np.ndarray, score: np.ndarray, num_videos: int) -> np.ndarray:
     """Order by video, then score descending, equal scores in input order (as np.lexsort((-score, video))).
 
-    Input already in that order (results files often list each video's entries best first) is
-    recognised in one pass. Otherwise: a score sort, then a stable radix sort on int16 video ids
-    when they fit; about three times as fast as lexsort.
+    Video ids are 0..num_videos-1. Input already in that order (results files often list each
+    video's entries best first) is recognised in one pass. Otherwise entries are grouped by video
+    (a stable radix sort on int16 ids, skipped when each video's entries are contiguous, as the
+    readers give them) and each video's scores are sorted in one call on a (videos, longest) grid;
+    with NaN scores or very uneven videos, a score sort then a stable video sort. Each path gives
+    lexsort's permutation, three to five times faster.
     """
     n = score.shape[0]
     if n < 2:
         return np.arange(n)
-    same_video = video[1:] == video[:-1]
-    if (video[1:] >= video[:-1]).all() and not (same_video & (score[1:] > score[:-1])).any() \
-            and not np.isnan(score).any():
+    contiguous = bool((video[1:] >= video[:-1]).all())
+    nan = bool(np.isnan(score).any())
+    if contiguous and not nan and not ((video[1:] == video[:-1]) & (score[1:] > score[:-1])).any():
         return np.arange(n)
-    if num_videos * _FEW_GROUPS <= n:
-        return _per_group_order(video, score, num_videos)
+    counts = np.bincount(video, minlength=num_videos)
+    if not nan and counts.max() * num_videos <= 2 * n + 1024:
+        grouped = None if contiguous else np.argsort(_small_ids(video, num_videos), kind="stable")
+        key = -(score if grouped is None else score[grouped])
+        if num_videos * 512 <= n:  # a few hundred long groups (detections per class): one sort each
+            in_rows = _each_sorted(key, counts)
+        else:
+            in_rows = _row_sorted(video if grouped is None else video[grouped], key, counts)
+        return in_rows if grouped is None else grouped[in_rows]
     order = descending_order(score)
-    key = video[order]
-    if num_videos < np.iinfo(np.int16).max:
-        key = key.astype(np.int16)
-    return order[np.argsort(key, kind="stable")]
+    return order[np.argsort(_small_ids(video[order], num_videos), kind="stable")]
 
 
-_FEW_GROUPS = 512  # groups of this many entries on average or more are score-sorted one by one
+def _small_ids(ids: np.ndarray, num_ids: int) -> np.ndarray:
+    # numpy's stable sort is a radix sort for 16-bit keys
+    return ids.astype(np.int16) if num_ids < np.iinfo(np.int16).max else ids
 
 
-def _per_group_order(video: np.ndarray, score: np.ndarray, num_groups: int) -> np.ndarray:
-    """`grouped_score_order` for few large groups (detections per class): group first, then sort
-    each group's scores on their own; sorts that fit in cache beat one sort of everything."""
-    key = video.astype(np.int16) if num_groups < np.iinfo(np.int16).max else video
-    order = np.argsort(key, kind="stable")
-    neg = -score[order]
-    ends = np.cumsum(np.bincount(video, minlength=num_groups)).tolist()  # ids are 0..num_groups-1
+def _each_sorted(key: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Stable ascending order of `key` inside consecutive runs of `counts` entries, one sort per run."""
+    order = np.empty(key.shape[0], dtype=np.int64)
     start = 0
-    for end in ends:  # one sort per group, a few hundred at most
-        if end - start > 1:
-            order[start:end] = order[start:end][np.argsort(neg[start:end], kind="stable")]
+    for end in np.cumsum(counts).tolist():
+        order[start:end] = start + np.argsort(key[start:end], kind="stable")
         start = end
     return order
+
+
+def _row_sorted(video: np.ndarray, key: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Stable ascending order of `key` inside each run of equal, non-decreasing `video` ids.
+
+    The runs become rows of a grid padded with +inf after their entries (a stable sort keeps the
+    padding after a real +inf), so one argsort along the rows sorts every video at once.
+    """
+    starts = np.cumsum(counts) - counts
+    col = np.arange(key.shape[0]) - starts[video]
+    grid = np.full((counts.shape[0], int(counts.max())), np.inf)
+    grid[video, col] = key
+    in_row = np.argsort(grid, axis=1, kind="stable")
+    return (in_row + starts[:, None])[in_row < counts[:, None]]
 
 
 def descending_order(score: np.ndarray) -> np.ndarray:
