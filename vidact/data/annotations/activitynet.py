@@ -459,6 +459,8 @@ def _label_codes(labels: list[str | None], known: tuple[str, ...]) -> tuple[tupl
     Labels decoded against `known` already are those shared objects; otherwise each distinct label
     gets one fresh copy (see `_fresh`).
     """
+    if labels.count(None) == len(labels):  # proposals: no labels at all
+        return (), np.full(len(labels), -1, dtype=np.int64), labels
     if known:
         names = tuple(dict.fromkeys(known))
     else:
