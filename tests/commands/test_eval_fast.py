@@ -67,12 +67,11 @@ def test_everything_else_goes_to_the_app(argv):
 
 
 def test_python_m_vidact_takes_the_fast_path_without_typer(files):
-    code = ("import runpy, sys; sys.argv = ['vidact'] + sys.argv[1:]\n"
-            "try:\n    runpy.run_module('vidact', run_name='__main__')\n"
-            "except SystemExit as e:\n    print(json.dumps(sorted(m for m in ('typer', 'torch') if m in sys.modules)),"
-            " file=sys.stderr); raise\n")
-    proc = subprocess.run([sys.executable, "-c", "import json\n" + code, "eval", "--metric", "mAP", "--ann",
-                           files["gt"], files["detections"], "--json"], capture_output=True, text=True, timeout=120)
+    argv = ["eval", "--metric", "mAP", "--ann", files["gt"], files["detections"], "--json"]
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "vidact", *argv], capture_output=True, text=True,
+                          timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["metrics"]["average_mAP"] >= 0
-    assert proc.stderr.strip().splitlines()[-1] == "[]"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "vidact.commands._eval_fast" in imported
+    assert not imported & {"typer", "click", "torch", "pydantic", "vidact.cli"}, imported
