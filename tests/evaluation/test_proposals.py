@@ -213,3 +213,16 @@ def test_grouped_score_order_is_lexsort_with_ties_nan_and_presorted_input(seed):
         order = np.lexsort((-score[ok], group[ok]))
         group, score = group[ok][order], score[ok][order]
         np.testing.assert_array_equal(grouped_score_order(group, score, num_groups), np.arange(group.shape[0]))
+
+
+def test_gathered_iou_has_paired_ious_bits():
+    from vidact.evaluation.proposals import gathered_iou
+
+    rng = np.random.default_rng(3)
+    a = np.sort(rng.choice([0.0, 0.5, 1.0, 2.5, 3.0], (40, 2)), axis=1)  # zero-length segments: 0/0 -> NaN
+    b = np.sort(rng.random((70, 2)).round(1) * 3, axis=1)
+    ai, bi = rng.integers(0, 40, 500), rng.integers(0, 70, 500)
+    want = paired_iou(a[ai], b[bi])
+    got = gathered_iou(a, ai, b, bi)
+    assert got.tobytes() == want.tobytes()
+    assert gathered_iou(a, ai[:0], b, bi[:0]).shape == (0,)

@@ -41,9 +41,9 @@ import numpy as np
 from vidact.errors import AnnotationError
 from vidact.evaluation.proposals import (
     DEFAULT_TIOU_THRESHOLDS,
+    gathered_iou,
     grouped_score_order,
     group_ranges,
-    paired_iou,
 )
 from vidact.segments import as_segments
 
@@ -200,14 +200,14 @@ def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_cl
     # Only predictions whose (class, video) has ground truth can match; the others only push the
     # ranks (precision denominators) of those below them, which `rank` already counts.
     cand = np.flatnonzero(pred_group >= 0)
-    cand_group, cand_segment = pred_group[cand], pred_segment[order[cand]]
+    cand_group, cand_row = pred_group[cand], order[cand]
     gt_order = np.argsort(gt_group, kind="stable")
     gt_count = np.bincount(gt_group, minlength=group_ids.shape[0])
     gt_start = np.cumsum(gt_count) - gt_count
     pair_pred, nth = group_ranges(gt_count[cand_group])
     pair_group = cand_group[pair_pred]
     pair_gt = gt_order[gt_start[pair_group] + nth]
-    pair_iou = paired_iou(cand_segment[pair_pred], gt_segment[pair_gt])
+    pair_iou = gathered_iou(pred_segment, cand_row[pair_pred], gt_segment, pair_gt)
     # A pair below every threshold never matches (3 in 4 at ActivityNet scale): drop it before ordering.
     usable = np.flatnonzero(pair_iou >= _lowest(thresholds))
     pair_pred, nth, pair_iou, pair_group, pair_gt = (
