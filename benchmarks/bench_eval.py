@@ -1,7 +1,7 @@
 """AR@AN and detection mAP at ActivityNet-validation scale: vidact vs MMAction2 vs the official kit, interleaved.
 
     python benchmarks/bench_eval.py [--mmaction-python PY] [--official-kit DIR [--kit-python PY]]
-                                    [--num-videos 4728] [--repeat 5] [--work-dir DIR]
+                                    [--num-videos 4728] [--repeat 5] [--work-dir DIR] [--tasks AR@AN,mAP]
 
 Generates 4,728 videos x 100 proposals (~1.5 ground-truth segments per video, 200 labels) with
 `vidact.data.synth`, then for each task (AR@AN, mAP) runs, `--repeat` rounds, one after the other
@@ -161,6 +161,7 @@ def main() -> None:
     parser.add_argument("--kit-python", default=sys.executable, help="interpreter with the kit's dependencies")
     parser.add_argument("--kit-parallel", action="store_true",
                         help="let the kit's mAP start its one process per class (default: its jobs run in turn)")
+    parser.add_argument("--tasks", default="AR@AN,mAP", help="comma-separated subset of AR@AN,mAP")
     parser.add_argument("--num-videos", type=int, default=4728)
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (medians are shown)")
     parser.add_argument("--work-dir", type=Path, help="keep the generated files here (default: a temp dir)")
@@ -184,6 +185,8 @@ def main() -> None:
         last_line = lambda out: json.loads(out.strip().splitlines()[-1])  # noqa: E731
         summary = []
         for task, kind in TASKS.items():
+            if task not in args.tasks.split(","):
+                continue
             tools = {"vidact": (vidact_cmd(task, paths["ground_truth"], paths[kind]),
                                 lambda out: json.loads(out)["metrics"])}
             if mm:
