@@ -12,13 +12,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
 from vidact.errors import InputError, VidactError
 from vidact.io import console
+
+if TYPE_CHECKING:
+    from vidact.evaluation.suite import EvalResult
 
 _MAX_TABLE_CLASSES = 30  # wider confusion matrices go to --json / --plot only
 _VALUE_OPTIONS = {"--ann": "ann", "--metric": "metric", "-m": "metric", "--subset": "subset",
@@ -36,8 +39,8 @@ def check_stdin(ann: str, predictions: str) -> None:
 
 
 def evaluate_localization_files(ann: str, predictions: str, metrics: list[str], subset: str,
-                                max_avg_proposals: int) -> Any:
-    """AR@AN / mAP of a results file against ActivityNet ground truth (an `EvalResult`)."""
+                                max_avg_proposals: int) -> EvalResult:
+    """AR@AN / mAP of a results file against ActivityNet ground truth."""
     from vidact.data.annotations.activitynet import read_ground_truth, read_results
     from vidact.evaluation.suite import evaluate_localization
 
@@ -49,7 +52,7 @@ def evaluate_localization_files(ann: str, predictions: str, metrics: list[str], 
     return result
 
 
-def finish(result: Any, plot: Path | None, json_out: bool) -> None:
+def finish(result: EvalResult, plot: Path | None, json_out: bool) -> None:
     """The table on stderr and, with --json, the one JSON object on stdout."""
     render(result, plot)
     if json_out:
@@ -59,7 +62,7 @@ def finish(result: Any, plot: Path | None, json_out: bool) -> None:
         print_json({k: getattr(result, k) for k in ("metrics", "warnings", "protocol", "inputs")} | extra)
 
 
-def render(result: Any, plot: Path | None) -> None:
+def render(result: EvalResult, plot: Path | None) -> None:
     """Summary, metric table, protocol, confusion matrix and warnings on stderr."""
     err, inputs = console.err, result.inputs
     if result.task == "recognition":
