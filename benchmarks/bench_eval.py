@@ -1,7 +1,7 @@
 """AR@AN and detection mAP at ActivityNet-validation scale: vidact vs MMAction2 vs the official kit, interleaved.
 
     python benchmarks/bench_eval.py [--mmaction-python PY] [--official-kit DIR [--kit-python PY]]
-                                    [--num-videos 4728] [--repeat 5] [--work-dir DIR]
+                                    [--num-videos 4728] [--repeat 5] [--work-dir DIR] [--tasks AR@AN,mAP]
 
 Generates 4,728 videos x 100 proposals (~1.5 ground-truth segments per video, 200 labels) with
 `vidact.data.synth`, then for each task (AR@AN, mAP) runs, `--repeat` rounds, one after the other
@@ -14,11 +14,12 @@ in each round (so a busy moment hits all of them alike), each as a whole process
   its dataset writes them) and `average_recall_at_avg_proposals` on the dicts `ANetMetric` builds,
   JSON reading included;
 - the official kit (with --official-kit, a Python 3 copy of its `Evaluation/` folder):
-  `ANETproposal` / `ANETdetection` with check_status=False, in `--kit-python`.
+  `ANETproposal` / `ANETdetection` with check_status=False, in `--kit-python` (it needs numpy,
+  pandas and joblib); its mAP's per-class joblib jobs run in turn unless --kit-parallel.
 
 Prints, per task and tool: median wall time, median CPU time (user + system), peak RSS, the
-metrics each produced and their largest difference from vidact's, and the ratios peer / vidact.
-Asserts nothing.
+metrics each produced and their largest difference from vidact's, and the ratios peer / vidact;
+then one summary table of those ratios. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -71,12 +72,22 @@ MMACTION_DRIVER = textwrap.dedent("""
     print(json.dumps(out))
 """)
 
-# Runs in --kit-python: argv = kit dir, task, gt (official layout), results. One JSON line out.
+# Runs in --kit-python: argv = kit dir, task, gt (official layout), results, parallel (0/1). One JSON line out.
+# The kit's detection runs one joblib job per class with n_jobs = number of classes (200 processes):
+# unless asked for (--kit-parallel) they run one after the other in the kit's process, so that its
+# CPU time is all counted (wait4 does not see pool workers that are not reaped) and a small machine
+# is not swamped.
 KIT_DRIVER = textwrap.dedent("""
-    import json, sys
-    kit_dir, task, gt, results = sys.argv[1:5]
+    import contextlib, json, sys
+    kit_dir, task, gt, results, parallel = sys.argv[1:6]
     sys.path.insert(0, kit_dir)
     import numpy as np
+    if parallel == '1':
+        jobs = contextlib.nullcontext()
+    else:
+        from joblib import parallel_config
+        jobs = parallel_config(backend='sequential')
+    jobs.__enter__()
     thresholds = np.linspace(0.5, 0.95, 10)
     if task == 'AR@AN':
         from eval_proposal import ANETproposal
@@ -148,6 +159,9 @@ def main() -> None:
     parser.add_argument("--official-kit", "--kit-dir", dest="kit_dir", type=Path,
                         help="a Python 3 copy of the official kit's Evaluation/ folder")
     parser.add_argument("--kit-python", default=sys.executable, help="interpreter with the kit's dependencies")
+    parser.add_argument("--kit-parallel", action="store_true",
+                        help="let the kit's mAP start its one process per class (default: its jobs run in turn)")
+    parser.add_argument("--tasks", default="AR@AN,mAP", help="comma-separated subset of AR@AN,mAP")
     parser.add_argument("--num-videos", type=int, default=4728)
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds (medians are shown)")
     parser.add_argument("--work-dir", type=Path, help="keep the generated files here (default: a temp dir)")
@@ -166,8 +180,13 @@ def main() -> None:
             print("MMAction2: skipped (give --mmaction-python; benchmarks/peers.sh creates its venv)")
         if not args.kit_dir:
             print("official kit: skipped (give --official-kit DIR, a Python 3 copy of its Evaluation/ folder)")
+        elif not args.kit_parallel:
+            print("official kit: mAP's per-class joblib jobs run in turn in its process (--kit-parallel: 200 processes)")
         last_line = lambda out: json.loads(out.strip().splitlines()[-1])  # noqa: E731
+        summary = []
         for task, kind in TASKS.items():
+            if task not in args.tasks.split(","):
+                continue
             tools = {"vidact": (vidact_cmd(task, paths["ground_truth"], paths[kind]),
                                 lambda out: json.loads(out)["metrics"])}
             if mm:
@@ -175,7 +194,8 @@ def main() -> None:
                                        str(mm[task])], last_line)
             if args.kit_dir:
                 tools["kit"] = ([args.kit_python, "-c", KIT_DRIVER, str(args.kit_dir), task,
-                                 str(paths["ground_truth"]), str(paths[kind])], last_line)
+                                 str(paths["ground_truth"]), str(paths[kind]), str(int(args.kit_parallel))],
+                                last_line)
             runs: dict[str, list] = {name: [] for name in tools}
             for _ in range(max(args.repeat, 1)):
                 for name, (cmd, parse) in tools.items():
@@ -196,6 +216,16 @@ def main() -> None:
                 shown = {k: round(v, 6) for k, v in metrics.items() if k in SHOWN}
                 diff = "" if name == "vidact" else f" (max |diff| vs vidact {_max_diff(ours[2], metrics):.2e})"
                 print(f"  {name:<10} {wall:>8.3f} {cpu:>7.3f} {rss:>8.0f} {ratio}  {shown}{diff}")
+                if name == "vidact":
+                    our_rss = rss
+                else:
+                    summary.append((task, name, wall / ours[0], cpu / ours[1], our_rss / rss,
+                                    _max_diff(ours[2], metrics)))
+        if summary:
+            print("\nsummary: peer / vidact (medians of whole processes; peak RSS vidact / peer)")
+            print(f"  {'task':<6} {'peer':<10} {'wall x':>7} {'CPU x':>7} {'RSS':>6}  max |metric diff|")
+            for task, name, wall_x, cpu_x, rss_share, diff in summary:
+                print(f"  {task:<6} {name:<10} {wall_x:>6.1f}x {cpu_x:>6.1f}x {rss_share:>6.2f}  {diff:.2e}")
 
 
 if __name__ == "__main__":

@@ -194,3 +194,35 @@ def test_average_recall_property(seed):
         return
     recall, *_ = average_recall_at_avg_proposals(gt, props, total, 5, np.array([0.5, 0.7]))
     np.testing.assert_array_equal(recall, expected)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_grouped_score_order_is_lexsort_with_ties_nan_and_presorted_input(seed):
+    from vidact.evaluation.proposals import descending_order, grouped_score_order
+
+    rng = np.random.default_rng(seed)
+    for num_groups, size in ((1, 0), (1, 1), (3, 2000), (40, 500), (7, 30)):
+        values = np.array([0.0, -0.0, 0.5, 0.25, np.nan, np.inf, -np.inf])
+        score = rng.choice(values, size) if seed % 2 else rng.random(size).round(2)
+        group = rng.integers(0, num_groups, size)
+        want = np.lexsort((-score, group))
+        np.testing.assert_array_equal(grouped_score_order(group, score, num_groups), want)
+        np.testing.assert_array_equal(descending_order(score), np.argsort(-score, kind="stable"))
+        # already grouped and best first (NaN-free): recognised, same permutation
+        ok = ~np.isnan(score)
+        order = np.lexsort((-score[ok], group[ok]))
+        group, score = group[ok][order], score[ok][order]
+        np.testing.assert_array_equal(grouped_score_order(group, score, num_groups), np.arange(group.shape[0]))
+
+
+def test_gathered_iou_has_paired_ious_bits():
+    from vidact.evaluation.proposals import gathered_iou
+
+    rng = np.random.default_rng(3)
+    a = np.sort(rng.choice([0.0, 0.5, 1.0, 2.5, 3.0], (40, 2)), axis=1)  # zero-length segments: 0/0 -> NaN
+    b = np.sort(rng.random((70, 2)).round(1) * 3, axis=1)
+    ai, bi = rng.integers(0, 40, 500), rng.integers(0, 70, 500)
+    want = paired_iou(a[ai], b[bi])
+    got = gathered_iou(a, ai, b, bi)
+    assert got.tobytes() == want.tobytes()
+    assert gathered_iou(a, ai[:0], b, bi[:0]).shape == (0,)

@@ -6,17 +6,14 @@ stderr, so commands chain in shell pipelines.
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import numpy as np
 import typer
 
 from vidact.io.console import err, out, refresh_consoles  # noqa: F401 - re-exported for the commands
+from vidact.io.jsonout import _jsonable, print_json  # noqa: F401 - re-exported (Typer-free home: vidact eval's fast path)
 
 
 # ---- shared option aliases ---------------------------------------------------------------------
@@ -51,25 +48,3 @@ def default_workers(requested: int) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
-def print_json(obj: Any) -> None:
-    """Write one JSON object to stdout (numpy values converted, NaN/inf as null)."""
-    sys.stdout.write(json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n")
-    sys.stdout.flush()

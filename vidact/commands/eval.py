@@ -8,15 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from vidact.commands import _common
-from vidact.data.annotations import LabelList, read_ground_truth, read_label_list, read_results
+from vidact.commands._eval_fast import check_stdin, evaluate_localization_files, finish
+from vidact.data.annotations import LabelList, read_label_list
 from vidact.errors import InputError
 from vidact.evaluation.suite import (
     EvalResult,
     default_metrics,
-    evaluate_localization,
     evaluate_recognition,
     resolve_metrics,
 )
@@ -24,7 +23,6 @@ from vidact.io.plots import plot_ar_an, plot_confusion_matrix
 from vidact.io.scores import Scores, read_scores
 
 _REC, _LOC, _OUT = "Recognition (list ANN + scores)", "Localization (JSON GT + results)", "Output"
-_MAX_TABLE_CLASSES = 30  # wider confusion matrices go to --json / --plot only
 
 
 class AnnFormat(str, Enum):
@@ -101,8 +99,7 @@ def eval_command(
         ann = str(recorded_annotation(predictions))
         _common.err.print(f"ground truth: {escape(ann)} (recorded in {escape(predictions)})", highlight=False,
                           soft_wrap=True)
-    if ann == "-" and predictions == "-":
-        raise InputError("only one of --ann and SCORES|RESULTS can be '-' (stdin)")
+    check_stdin(ann, predictions)
     task, metrics = resolve_metrics(metric or (["mAP"] if dataset else default_metrics(ann, multi_class=multi_class)))
     if dataset is not None:
         result = _thumos14(dataset, metrics, ann, predictions)
@@ -110,18 +107,11 @@ def eval_command(
         scores, labels = _load_recognition(predictions, ann, ann_format.value, multi_class, num_classes)
         result = evaluate_recognition(scores, labels, metrics=metrics, topk=topk,
                                       normalize=normalize.value if normalize else None)
-    else:
-        gt = read_ground_truth(ann, subset=subset)
-        results = read_results(predictions)
-        result = evaluate_localization(gt, results, metrics=metrics, max_avg_proposals=max_avg_proposals)
-        if subset != "validation" and gt.subset is None:
-            result.warnings.insert(0, f"--subset {subset} ignored: {gt.name} is a per-video file without subsets")
+    else:  # the Typer-free path of `python -m vidact eval` (vidact/commands/_eval_fast.py) runs the same
+        result = evaluate_localization_files(ann, predictions, metrics, subset, max_avg_proposals)
     if plot is not None:
         _write_plot(result, plot)
-    _render(result, plot)
-    if json_out:
-        extra = {"per_class_ap": result.tables["ap"]} if "ap" in result.tables else {}
-        _common.print_json({k: getattr(result, k) for k in ("metrics", "warnings", "protocol", "inputs")} | extra)
+    finish(result, plot, json_out)
 
 
 def _thumos14(dataset: str, metrics: list[str], ann: str, predictions: str) -> EvalResult:
@@ -161,50 +151,3 @@ def _write_plot(result: EvalResult, path: Path) -> None:
         plot_ar_an(curve["proposals_per_video"], curve["average_recall"], path, auc=curve["auc"])
     else:
         raise InputError("--plot needs --metric confusion_matrix (recognition) or --metric AR@AN (localization)")
-
-
-def _render(result: EvalResult, plot: Path | None) -> None:
-    err, inputs = _common.err, result.inputs
-    if result.task == "recognition":
-        summary = (f"{inputs['ann']} ({inputs['ann_format']} list) vs {inputs['scores']}: "
-                   f"{inputs['num_samples']} samples, {inputs['num_classes']} classes")
-    else:
-        summary = (f"{inputs['ground_truth']} ({inputs['subset'] or inputs['gt_format']}) vs {inputs['results']}: "
-                   f"{inputs['num_gt_videos']} videos, {inputs['num_result_segments']} predicted segments")
-    err.print(escape(summary), soft_wrap=True, highlight=False)
-    table = _table(f"vidact eval: {result.task}", "metric", "value")
-    for name, value in result.metrics.items():
-        if not name.startswith("confusion_matrix"):
-            table.add_row(name, "null" if value is None else f"{value:.2f} %" if name == "auc" else f"{value:.4f}")
-    if table.row_count:
-        err.print(table)
-    if result.protocol:
-        proto = _table("protocol (from the predictions file)", "key", "value", justify="left")
-        for key, value in result.protocol.items():
-            proto.add_row(escape(str(key)), escape(str(value)))
-        err.print(proto)
-    if "confusion_matrix" in result.tables:
-        _render_confusion(result.tables["confusion_matrix"])
-    for warning in result.warnings:
-        err.print(f"[yellow]warning:[/] {escape(warning)}", soft_wrap=True, highlight=False)
-    if plot is not None:
-        err.print(f"plot written to {escape(str(plot))}", soft_wrap=True, highlight=False)
-
-
-def _render_confusion(cm: dict) -> None:
-    labels, matrix = cm["labels"], cm["matrix"]
-    if len(labels) > _MAX_TABLE_CLASSES:
-        _common.err.print(f"confusion matrix: {len(labels)} classes, too many to show; see --json or --plot")
-        return
-    table = _table("confusion matrix (rows: true class, columns: predicted)", "true \\ pred", *map(str, labels))
-    integral = cm["normalize"] is None
-    for label, row in zip(labels, matrix):
-        table.add_row(str(label), *(f"{v:.0f}" if integral else f"{v:.3f}" for v in row))
-    _common.err.print(table)
-
-
-def _table(title: str, *columns: str, justify: str = "right") -> Table:
-    table = Table(title=title, min_width=len(title) + 4)
-    for i, name in enumerate(columns):
-        table.add_column(name, justify="left" if i == 0 else justify)
-    return table

@@ -41,9 +41,9 @@ import numpy as np
 from vidact.errors import AnnotationError
 from vidact.evaluation.proposals import (
     DEFAULT_TIOU_THRESHOLDS,
+    gathered_iou,
     grouped_score_order,
     group_ranges,
-    paired_iou,
 )
 from vidact.segments import as_segments
 
@@ -120,8 +120,37 @@ def _columns(mask: np.ndarray, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(x[..., mask] for x in arrays)
 
 
+def _first_matches(pair_pred: np.ndarray, pair_group: np.ndarray, pair_iou: np.ndarray, true_pos: np.ndarray,
+                   thresholds: np.ndarray) -> None:
+    """Set `true_pos` for pairs of groups with a single ground-truth segment (one pair per prediction).
+
+    There the greedy matching reduces to: at each threshold, the group's first pair (by rank) that
+    reaches it. With `level` = how many sorted thresholds a pair's IoU reaches, that pair is the one
+    whose level beats the running maximum of the earlier pairs of its group: one pass for all
+    thresholds, as in AR@AN's first hits.
+    """
+    if pair_pred.shape[0] == 0:
+        return
+    ordered = np.sort(thresholds)
+    need = np.searchsorted(ordered, thresholds, side="left")  # threshold i holds iff level > need[i]
+    level = np.searchsorted(ordered, pair_iou, side="right")
+    level[np.isnan(pair_iou)] = 0
+    base = pair_group * (thresholds.shape[0] + 2)
+    best = np.maximum.accumulate(base + level)
+    before = np.empty_like(best)
+    before[0] = 0
+    before[1:] = best[:-1]
+    before = np.maximum(before - base, 0)
+    rec = np.flatnonzero(level > before)
+    rec_pred, rec_level, rec_before = pair_pred[rec], level[rec], before[rec]
+    for i in range(thresholds.shape[0]):
+        hit = (rec_before <= need[i]) & (rec_level > need[i])
+        true_pos[i, rec_pred[hit]] = True
+
+
 def _greedy_matches(pair_pred: np.ndarray, pair_gt: np.ndarray, pair_group: np.ndarray, pair_iou: np.ndarray,
-                    num_pred: int, num_gt: int, num_groups: int, thresholds: np.ndarray) -> np.ndarray:
+                    num_pred: int, num_gt: int, num_groups: int, thresholds: np.ndarray,
+                    group_num_gt: np.ndarray | None = None) -> np.ndarray:
     """(T, num_pred) true-positive flags of the kit's greedy one-to-one matching.
 
     Pairs list each prediction with the ground-truth segments of its (class, video) group, ordered
@@ -129,10 +158,16 @@ def _greedy_matches(pair_pred: np.ndarray, pair_gt: np.ndarray, pair_group: np.n
     finds, per threshold and group, the first prediction after the last match that still has an
     eligible unmatched segment: every prediction between the two matches was a false positive under
     the same locks, and this one takes its most preferred free segment. Rounds <= the most
-    ground-truth segments of one group, so the loop is over matches, not predictions.
+    ground-truth segments of one group, so the loop is over matches, not predictions. Groups with a
+    single segment (`group_num_gt`, most of them) take `_first_matches` instead.
     """
     num_thr = thresholds.shape[0]
     true_pos = np.zeros((num_thr, num_pred), dtype=bool)
+    if group_num_gt is not None:
+        single = group_num_gt[pair_group] == 1
+        one = np.flatnonzero(single)
+        _first_matches(pair_pred[one], pair_group[one], pair_iou[one], true_pos, thresholds)
+        pair_pred, pair_gt, pair_group, pair_iou = _columns(~single, pair_pred, pair_gt, pair_group, pair_iou)
     locked = np.zeros((num_thr, num_gt), dtype=bool)
     last_match = np.full((num_thr, num_groups), -1, dtype=np.int64)
     open_pairs = pair_iou[None, :] >= thresholds[:, None]
@@ -200,18 +235,28 @@ def _class_average_precision(gt_segment: np.ndarray, gt_group: np.ndarray, gt_cl
     # Only predictions whose (class, video) has ground truth can match; the others only push the
     # ranks (precision denominators) of those below them, which `rank` already counts.
     cand = np.flatnonzero(pred_group >= 0)
-    cand_group, cand_segment = pred_group[cand], pred_segment[order[cand]]
+    cand_group, cand_row = pred_group[cand], order[cand]
     gt_order = np.argsort(gt_group, kind="stable")
     gt_count = np.bincount(gt_group, minlength=group_ids.shape[0])
     gt_start = np.cumsum(gt_count) - gt_count
     pair_pred, nth = group_ranges(gt_count[cand_group])
     pair_group = cand_group[pair_pred]
     pair_gt = gt_order[gt_start[pair_group] + nth]
-    pair_iou = paired_iou(cand_segment[pair_pred], gt_segment[pair_gt])
+    pair_iou = gathered_iou(pred_segment, cand_row[pair_pred], gt_segment, pair_gt)
+    # A pair below every threshold never matches (3 in 4 at ActivityNet scale): drop it before ordering.
+    usable = np.flatnonzero(pair_iou >= _lowest(thresholds))
+    pair_pred, nth, pair_iou, pair_group, pair_gt = (
+        x[usable] for x in (pair_pred, nth, pair_iou, pair_group, pair_gt))
     pref = _pair_order(pair_pred, nth, pair_iou, pair_group, gt_count[cand_group], group_ids.shape[0])
     true_pos = _greedy_matches(pair_pred[pref], pair_gt[pref], pair_group[pref], pair_iou[pref],
-                               cand.shape[0], gt_group.shape[0], group_ids.shape[0], thresholds)
+                               cand.shape[0], gt_group.shape[0], group_ids.shape[0], thresholds, gt_count)
     return _interpolated_ap(true_pos, pred_class[cand], rank[cand], np.bincount(gt_class, minlength=num_classes))
+
+
+def _lowest(thresholds: np.ndarray) -> float:
+    """The lowest threshold a pair can pass (NaN thresholds pass nothing; none at all: +inf)."""
+    finite = thresholds[~np.isnan(thresholds)]
+    return float(finite.min()) if finite.shape[0] else float("inf")
 
 
 def _pair_order(pair_pred: np.ndarray, nth: np.ndarray, pair_iou: np.ndarray, pair_group: np.ndarray,

@@ -102,6 +102,20 @@ def paired_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return inter / union
 
 
+def gathered_iou(a: np.ndarray, a_index: np.ndarray, b: np.ndarray, b_index: np.ndarray) -> np.ndarray:
+    """`paired_iou(a[a_index], b[b_index])` with the same bits, without gathering (P, 2) rows.
+
+    Gathering whole rows and slicing their columns is several times slower than gathering from
+    contiguous column copies; this is the pair-list kernel of AR@AN and detection matching.
+    """
+    a_cols, b_cols = np.ascontiguousarray(a.T), np.ascontiguousarray(b.T)
+    a0, a1, b0, b1 = a_cols[0][a_index], a_cols[1][a_index], b_cols[0][b_index], b_cols[1][b_index]
+    inter = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0.0, None)
+    union = (a1 - a0) + (b1 - b0) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
+
+
 def group_ranges(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For groups of sizes `counts`, return (group of each item, position of each item in its group)."""
     counts = np.asarray(counts, dtype=np.int64)
@@ -180,35 +194,115 @@ def _first_hits(flat: FlatProposals, kept: np.ndarray, thresholds: np.ndarray) -
     pairs_per_gt = kept[flat.gt_video]
     gt_of_pair, rank = group_ranges(pairs_per_gt)
     prop_of_pair = order[starts[flat.gt_video][gt_of_pair] + rank]
-    iou = paired_iou(flat.gt_segment[gt_of_pair], flat.segment[prop_of_pair])
+    iou = gathered_iou(flat.gt_segment, gt_of_pair, flat.segment, prop_of_pair)
     never = np.iinfo(np.int32).max
     first = np.full((thresholds.shape[0], flat.gt_segment.shape[0]), never, dtype=np.int32)
-    gt_with_pairs = np.flatnonzero(pairs_per_gt > 0)
-    block_start = (np.cumsum(pairs_per_gt) - pairs_per_gt)[gt_with_pairs]
-    block_end = block_start + pairs_per_gt[gt_with_pairs]
-    # One pass per threshold (a handful), vectorised over pairs: the first hit at or after each
-    # GT segment's block start is its first hit if it lies inside the block. NaN IoU never hits.
-    for i, threshold in enumerate(thresholds):
-        hits = np.flatnonzero(iou >= threshold)
-        if hits.shape[0] == 0:
-            continue
-        at = np.searchsorted(hits, block_start)
-        pair = hits[np.minimum(at, hits.shape[0] - 1)]
-        inside = (at < hits.shape[0]) & (pair < block_end)
-        first[i, gt_with_pairs[inside]] = rank[pair[inside]]
+    if iou.shape[0] == 0:
+        return first
+    # level: how many (sorted) thresholds a pair's IoU reaches; threshold i holds iff level > need[i]
+    # (exactly iou >= thresholds[i]; NaN IoU reaches none, a NaN threshold is reached by none).
+    ordered = np.sort(thresholds)
+    need = np.searchsorted(ordered, thresholds, side="left")
+    level = np.searchsorted(ordered, iou, side="right")
+    level[np.isnan(iou)] = 0
+    # A GT segment's first hit at threshold i is its first pair whose level beats every earlier
+    # pair's: one running maximum per GT block (block g's keys sit above block g-1's), no pass per
+    # threshold over all pairs.
+    stride = thresholds.shape[0] + 2
+    base = gt_of_pair * stride
+    best = np.maximum.accumulate(base + level)
+    before = np.empty_like(best)
+    before[0] = 0
+    before[1:] = best[:-1]
+    before = np.maximum(before - base, 0)  # best level among the earlier pairs of the same block
+    rec = np.flatnonzero(level > before)
+    rec_gt, rec_rank, rec_level, rec_before = gt_of_pair[rec], rank[rec], level[rec], before[rec]
+    for i in range(thresholds.shape[0]):
+        hit = (rec_before <= need[i]) & (rec_level > need[i])
+        first[i, rec_gt[hit]] = rec_rank[hit]
     return first
 
 
 def grouped_score_order(video: np.ndarray, score: np.ndarray, num_videos: int) -> np.ndarray:
     """Order by video, then score descending, equal scores in input order (as np.lexsort((-score, video))).
 
-    Two stable sorts, the second a radix sort on int16 when the ids fit: about twice as fast as lexsort.
+    Video ids are 0..num_videos-1. Input already in that order (results files often list each
+    video's entries best first) is recognised in one pass. Otherwise entries are grouped by video
+    (a stable radix sort on int16 ids, skipped when each video's entries are contiguous, as the
+    readers give them) and each video's scores are sorted in one call on a (videos, longest) grid;
+    with NaN scores or very uneven videos, a score sort then a stable video sort. Each path gives
+    lexsort's permutation, three to five times faster.
     """
-    order = np.argsort(-score, kind="stable")
-    key = video[order]
-    if num_videos < np.iinfo(np.int16).max:
-        key = key.astype(np.int16)
-    return order[np.argsort(key, kind="stable")]
+    n = score.shape[0]
+    if n < 2:
+        return np.arange(n)
+    contiguous = bool((video[1:] >= video[:-1]).all())
+    nan = bool(np.isnan(score).any())
+    if contiguous and not nan and not ((video[1:] == video[:-1]) & (score[1:] > score[:-1])).any():
+        return np.arange(n)
+    counts = np.bincount(video, minlength=num_videos)
+    if not nan and counts.max() * num_videos <= 2 * n + 1024:
+        grouped = None if contiguous else np.argsort(_small_ids(video, num_videos), kind="stable")
+        key = -(score if grouped is None else score[grouped])
+        if num_videos * 512 <= n:  # a few hundred long groups (detections per class): one sort each
+            in_rows = _each_sorted(key, counts)
+        else:
+            in_rows = _row_sorted(video if grouped is None else video[grouped], key, counts)
+        return in_rows if grouped is None else grouped[in_rows]
+    order = descending_order(score)
+    return order[np.argsort(_small_ids(video[order], num_videos), kind="stable")]
+
+
+def _small_ids(ids: np.ndarray, num_ids: int) -> np.ndarray:
+    # numpy's stable sort is a radix sort for 16-bit keys
+    return ids.astype(np.int16) if num_ids < np.iinfo(np.int16).max else ids
+
+
+def _each_sorted(key: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Stable ascending order of `key` inside consecutive runs of `counts` entries, one sort per run."""
+    order = np.empty(key.shape[0], dtype=np.int64)
+    start = 0
+    for end in np.cumsum(counts).tolist():
+        order[start:end] = start + np.argsort(key[start:end], kind="stable")
+        start = end
+    return order
+
+
+def _row_sorted(video: np.ndarray, key: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Stable ascending order of `key` inside each run of equal, non-decreasing `video` ids.
+
+    The runs become rows of a grid padded with +inf after their entries (a stable sort keeps the
+    padding after a real +inf), so one argsort along the rows sorts every video at once.
+    """
+    starts = np.cumsum(counts) - counts
+    col = np.arange(key.shape[0]) - starts[video]
+    grid = np.full((counts.shape[0], int(counts.max())), np.inf)
+    grid[video, col] = key
+    in_row = np.argsort(grid, axis=1, kind="stable")
+    return (in_row + starts[:, None])[in_row < counts[:, None]]
+
+
+def descending_order(score: np.ndarray) -> np.ndarray:
+    """np.argsort(-score, kind="stable"): best first, equal scores (NaN with NaN) in input order.
+
+    An unstable sort, then the few runs of equal scores put back in input order: the same
+    permutation as the stable sort, in about two thirds of its time on float scores.
+    """
+    neg = -score
+    order = np.argsort(neg)
+    ranked = neg[order]
+    tie = ranked[1:] == ranked[:-1]
+    nan = np.isnan(ranked)
+    if nan.any():  # NaN sorts last; NaN == NaN is False, but they are one run
+        tie |= nan[1:] & nan[:-1]
+    if tie.any():
+        in_run = np.zeros(ranked.shape[0], dtype=bool)
+        in_run[1:] = tie
+        in_run[:-1] |= tie
+        at = np.flatnonzero(in_run)
+        run = np.cumsum(np.r_[True, ~tie])[at]  # run number of each tied position
+        order[at] = order[at][np.lexsort((order[at], run))]
+    return order
 
 
 def _recall_curve(flat: FlatProposals, total_num_proposals: int, max_avg_proposals: float | None,
@@ -236,7 +330,7 @@ def _recall_curve(flat: FlatProposals, total_num_proposals: int, max_avg_proposa
     cutoff = np.minimum((width[:, None] * pcn[None, :]).astype(np.int64), width[:, None])  # (V, 100)
     first = _first_hits(flat, kept, thresholds)  # (T, G)
     recalled = first[:, :, None] < cutoff[flat.gt_video][None, :, :]  # (T, G, 100)
-    recall = recalled.sum(axis=1).astype(np.float64) / float(flat.gt_segment.shape[0])
+    recall = np.count_nonzero(recalled, axis=1).astype(np.float64) / float(flat.gt_segment.shape[0])
     average_recall = recall.mean(axis=0)
     proposals_per_video = pcn * (float(total_retrieved) / num_videos)
     area = _trapezoid(average_recall, proposals_per_video)

@@ -277,7 +277,8 @@ def evaluate_localization(
     want_map = "mAP" in metrics
     if want_map:
         _require_labels(results)
-    aligned = align_results(gt, results, check_labels=want_map)
+    # The label check per video costs a set lookup per entry; the columns hold each label once.
+    aligned = align_results(gt, results, check_labels=want_map and not _labels_known(gt, results))
     warnings: list[str] = []
     if aligned.missing:
         warnings.append(
@@ -288,10 +289,10 @@ def evaluate_localization(
     result: dict[str, Any] = {}
     tables: dict[str, Any] = {}
     if "AR@AN" in metrics:
-        result, tables["ar_an"] = _ar_an(gt, aligned, results.name, max_avg_proposals, temporal_iou_thresholds,
+        result, tables["ar_an"] = _ar_an(gt, results, aligned, max_avg_proposals, temporal_iou_thresholds,
                                          warnings)
     if want_map:
-        result |= _detection_map(gt, aligned, temporal_iou_thresholds, warnings)
+        result |= _detection_map(gt, results, aligned, temporal_iou_thresholds, warnings)
     if aligned.extra:
         effect = ["ignored for recall but counted in the total number of proposals"] if "AR@AN" in metrics else []
         effect += ["false positives for mAP"] if want_map else []
@@ -316,22 +317,53 @@ def evaluate_localization(
     return EvalResult("localization", result, warnings, results.protocol, inputs, tables)
 
 
+def _labels_known(gt: GroundTruth, results: Results) -> bool:
+    """True when the results' columns show every label to be a ground-truth class (False: check per video)."""
+    if results.columns is None:
+        return False
+    known = set(gt.class_names)
+    used = np.flatnonzero(np.bincount(results.columns.label_codes + 1))  # code + 1: -1 (no label) is 0
+    return all(results.columns.label_names[code - 1] in known for code in used.tolist() if code > 0)
+
+
+def _result_columns(results: Results, aligned: Alignment) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(segments (N, 2), scores (N,), counts per aligned video) from the reader's columns, or None.
+
+    The aligned videos are the results' videos re-keyed in the same order, so the columns line up.
+    """
+    columns = results.columns
+    if columns is None or len(aligned.videos) != len(results.videos):
+        return None
+    return columns.segments, columns.scores, columns.counts
+
+
 def _ar_an(
-    gt: GroundTruth, aligned: Alignment, results_name: str, max_avg_proposals: int, thresholds: np.ndarray,
+    gt: GroundTruth, results: Results, aligned: Alignment, max_avg_proposals: int, thresholds: np.ndarray,
     warnings: list[str],
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    # Columns straight from the per-video arrays (the dicts `ar_an` takes cost a stack per video).
+    # Columns straight from the reader (or the per-video arrays): the dicts `ar_an` takes cost a stack per video.
     index = {vid: i for i, vid in enumerate(gt.videos)}  # every ground-truth video has a segment
-    ours = [(index[vid], segs) for vid, segs in aligned.videos.items() if vid in index and len(segs)]
+    columns = _result_columns(results, aligned)
+    if columns is not None:
+        segments, scores, counts = columns
+        row_video = np.repeat(np.array([index.get(vid, -1) for vid in aligned.videos], dtype=np.int64), counts)
+        ours = np.flatnonzero(row_video >= 0)
+        segment, score, video = segments[ours], scores[ours], row_video[ours]
+    else:
+        kept = [(index[vid], segs) for vid, segs in aligned.videos.items() if vid in index and len(segs)]
+        segment = np.concatenate([segs.segments for _, segs in kept] or [np.empty((0, 2))]).reshape(-1, 2)
+        score = np.concatenate([segs.scores for _, segs in kept] or [np.empty(0)])
+        video = np.repeat(np.array([i for i, _ in kept], dtype=np.int64), [len(segs) for _, segs in kept])
     flat = FlatProposals(
         gt_segment=np.concatenate([segs.segments for segs in gt.videos.values()]).reshape(-1, 2),
         gt_video=np.repeat(np.arange(len(index)), [len(segs) for segs in gt.videos.values()]),
-        segment=np.concatenate([segs.segments for _, segs in ours] or [np.empty((0, 2))]).reshape(-1, 2),
-        score=np.concatenate([segs.scores for _, segs in ours] or [np.empty(0)]),
-        video=np.repeat(np.array([i for i, _ in ours], dtype=np.int64), [len(segs) for _, segs in ours]),
+        segment=segment,
+        score=score,
+        video=video,
         num_videos=len(index),
-        num_proposals_all=sum(len(segs) for segs in aligned.videos.values()),
+        num_proposals_all=results.num_segments,  # the aligned videos are the results' videos
     )
+    results_name = results.name
     arn = ar_an_flat(flat, max_avg_proposals=max_avg_proposals, temporal_iou_thresholds=thresholds)
     if arn.num_videos_short:
         warnings.append(
@@ -350,23 +382,33 @@ def _ar_an(
 
 
 def _detection_map(
-    gt: GroundTruth, aligned: Alignment, thresholds: np.ndarray, warnings: list[str]
+    gt: GroundTruth, results: Results, aligned: Alignment, thresholds: np.ndarray, warnings: list[str]
 ) -> dict[str, float]:
-    # Videos and labels are coded to integers here, straight from the per-video dicts: building
-    # string columns for `detection_map` and searching them took most of the time at ActivityNet scale.
+    # Videos and labels are coded to integers here, from the reader's columns (or the per-video
+    # dicts): building string columns for `detection_map` and searching them took most of the time
+    # at ActivityNet scale.
     class_index = {label: i for i, label in enumerate(gt.class_names)}
     video_index = {video: i for i, video in enumerate(gt.videos)}
-    gt_segs, pred_segs = list(gt.videos.values()), list(aligned.videos.values())
-    pred_counts = [len(segs) for segs in pred_segs]
-    num_pred = sum(pred_counts)
-    labels = itertools.chain.from_iterable([segs.labels for segs in pred_segs])
-    pred_class = np.fromiter(map(class_index.get, labels, itertools.repeat(-1)), np.int64, num_pred)
+    gt_segs = list(gt.videos.values())
+    columns = _result_columns(results, aligned)
+    if columns is not None:
+        pred_segment, pred_score, pred_counts = columns
+        names = results.columns.label_names
+        class_of_code = np.array([class_index.get(name, -1) for name in names] + [-1], dtype=np.int64)
+        pred_class = class_of_code[results.columns.label_codes]  # code -1 (no label) reads the last slot
+    else:
+        pred_segs = list(aligned.videos.values())
+        pred_counts = [len(segs) for segs in pred_segs]
+        labels = itertools.chain.from_iterable([segs.labels for segs in pred_segs])
+        pred_class = np.fromiter(map(class_index.get, labels, itertools.repeat(-1)), np.int64, sum(pred_counts))
+        pred_segment = np.concatenate([segs.segments for segs in pred_segs] or [np.empty((0, 2))]).reshape(-1, 2)
+        pred_score = np.concatenate([segs.scores for segs in pred_segs] or [np.empty(0)])
     det = coded_detection_map(
         np.concatenate([segs.segments for segs in gt_segs]).reshape(-1, 2),
         np.repeat(np.arange(len(gt_segs)), [len(segs) for segs in gt_segs]),
         np.fromiter((class_index[label] for segs in gt_segs for label in segs.labels), np.int64, gt.num_segments),
-        np.concatenate([segs.segments for segs in pred_segs] or [np.empty((0, 2))]).reshape(-1, 2),
-        np.concatenate([segs.scores for segs in pred_segs] or [np.empty(0)]),
+        pred_segment,
+        pred_score,
         np.repeat(np.array([video_index.get(video, -1) for video in aligned.videos], dtype=np.int64), pred_counts),
         pred_class,
         gt.class_names,
