@@ -392,7 +392,7 @@ _vidact() {
             fi ;;
         "test")
             case "$prev" in
-                --eval) COMPREPLY=($(compgen -W "top_k_accuracy mean_class_accuracy mean_average_precision" -- "$cur")); return ;;
+                --eval) COMPREPLY=($(compgen -W "top_k_accuracy mean_class_accuracy mean_average_precision mAP" -- "$cur")); return ;;
                 --topk) COMPREPLY=(); return ;;
                 --checkpoint|--out|--set|-s) COMPREPLY=($(compgen -f -- "$cur")); return ;;
             esac

@@ -284,7 +284,7 @@ complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subc
 complete -c vidact -n '__fish_seen_subcommand_from recipe ; and __fish_seen_subcommand_from validate' -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l checkpoint -r -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l out -r -F
-complete -c vidact -n '__fish_seen_subcommand_from test' -l eval -x -a 'top_k_accuracy mean_class_accuracy mean_average_precision'
+complete -c vidact -n '__fish_seen_subcommand_from test' -l eval -x -a 'top_k_accuracy mean_class_accuracy mean_average_precision mAP'
 complete -c vidact -n '__fish_seen_subcommand_from test' -l topk -x
 complete -c vidact -n '__fish_seen_subcommand_from test' -l set -s s -r -F
 complete -c vidact -n '__fish_seen_subcommand_from test' -l json

@@ -79,3 +79,11 @@ def test_omp_wait_policy_defaults_to_passive_and_respects_the_user():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**env, "OMP_WAIT_POLICY": "ACTIVE"})
     assert proc.stdout.strip() == "ACTIVE"
+
+
+def test_importing_the_cli_loads_no_numpy():
+    """Every command line pays for `import vidact.cli`: numpy (~0.1 s) loads only when a command runs."""
+    code = "import sys, vidact.cli; print(sorted(m for m in ('numpy', 'yaml', 'pydantic') if m in sys.modules))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

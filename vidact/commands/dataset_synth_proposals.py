@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from vidact.commands._common import JsonOpt, err, print_json
-from vidact.data.annotations.lists import read_class_names
-from vidact.data.annotations.ssn_proposals import make_proposal_list
-from vidact.io.files import atomic_write_text
 
 
 def synth_proposals_command(
@@ -41,6 +38,10 @@ def synth_proposals_command(
         vidact dataset synth-proposals data/synth_loc/anet_anno_val.json --classes data/synth_loc/classes.txt \\
             --sliding-windows --out data/synth_loc/windows_val.txt
     """
+    from vidact.data.annotations.lists import read_class_names
+    from vidact.data.annotations.ssn_proposals import make_proposal_list
+    from vidact.io.files import atomic_write_text
+
     text, counts = make_proposal_list(ann, read_class_names(classes), sliding=sliding_windows, seed=seed,
                                       per_gt=per_gt, num_random=num_random)
     atomic_write_text(out, text)

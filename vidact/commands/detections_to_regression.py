@@ -9,18 +9,7 @@ from typing import Annotated
 import typer
 
 from vidact.commands._common import err
-from vidact.data.annotations.ssn_detections import (
-    format_anet,
-    format_class_detections,
-    format_thumos,
-    read_durations,
-    read_ssn_detections_input,
-    read_thumos_ground_truth,
-    write_text_output,
-)
-from vidact.data.annotations.lists import read_class_names
 from vidact.errors import InputError
-from vidact.localization.detections import postprocess_detections
 
 
 class OutFormat(str, enum.Enum):
@@ -73,6 +62,17 @@ def detections_to_regression_command(
     """
     if format is not OutFormat.json and ann is None:
         raise InputError(f"--format {format.value} needs --ann for the video durations")
+    from vidact.data.annotations.ssn_detections import (
+        format_anet,
+        format_class_detections,
+        format_thumos,
+        read_durations,
+        read_ssn_detections_input,
+        write_text_output,
+    )
+    from vidact.data.annotations.lists import read_class_names
+    from vidact.localization.detections import postprocess_detections
+
     inputs = read_ssn_detections_input(input)
     name = "<stdin>" if input == "-" else input
     if cls_score_dict is not None or cls_top_k != 2:
@@ -98,6 +98,8 @@ def detections_to_regression_command(
 
 def _check_class_range(class_idx: int, ann: str, name: str) -> None:
     """Refuse detections of a class index beyond the ground truth's."""
+    from vidact.data.annotations.ssn_detections import read_thumos_ground_truth
+
     gt_classes = max(read_thumos_ground_truth(ann), default=-1) + 1
     if class_idx >= gt_classes:
         raise InputError(f"{name}: class index {class_idx} out of range "

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 
 from vidact.commands import _common
 from vidact.commands._eval_fast import check_stdin, evaluate_localization_files, finish
-from vidact.data.annotations import LabelList, read_label_list
 from vidact.errors import InputError
-from vidact.evaluation.suite import (
-    EvalResult,
-    default_metrics,
-    evaluate_recognition,
-    resolve_metrics,
-)
-from vidact.io.plots import plot_ar_an, plot_confusion_matrix
-from vidact.io.scores import Scores, read_scores
+
+if TYPE_CHECKING:  # the modules themselves load when a command runs: `vidact --help` stays light
+    from vidact.data.annotations import LabelList
+    from vidact.evaluation.suite import EvalResult
+    from vidact.io.scores import Scores
 
 _REC, _LOC, _OUT = "Recognition (list ANN + scores)", "Localization (JSON GT + results)", "Output"
 
@@ -100,6 +96,8 @@ def eval_command(
         _common.err.print(f"ground truth: {escape(ann)} (recorded in {escape(predictions)})", highlight=False,
                           soft_wrap=True)
     check_stdin(ann, predictions)
+    from vidact.evaluation.suite import default_metrics, evaluate_recognition, resolve_metrics
+
     task, metrics = resolve_metrics(metric or (["mAP"] if dataset else default_metrics(ann, multi_class=multi_class)))
     if dataset is not None:
         result = _thumos14(dataset, metrics, ann, predictions)
@@ -135,6 +133,9 @@ def _load_recognition(predictions: str, ann: str, ann_format: str, multi_class: 
                       num_classes: int | None) -> tuple[Scores, LabelList]:
     """Read the list first (its errors say most about a wrong command), unless a multi-label list
     takes its class count from the scores' columns."""
+    from vidact.data.annotations import read_label_list
+    from vidact.io.scores import read_scores
+
     if multi_class and num_classes is None:
         scores = read_scores(predictions)
         return scores, read_label_list(ann, format=ann_format, multi_class=True, num_classes=scores.num_classes)
@@ -143,6 +144,8 @@ def _load_recognition(predictions: str, ann: str, ann_format: str, multi_class: 
 
 
 def _write_plot(result: EvalResult, path: Path) -> None:
+    from vidact.io.plots import plot_ar_an, plot_confusion_matrix
+
     if "confusion_matrix" in result.tables:
         cm = result.tables["confusion_matrix"]
         plot_confusion_matrix(cm["matrix"], path, labels=cm["labels"])

@@ -31,7 +31,7 @@ def extract_features_command(
         "Video files (flow: frame folders), folders searched recursively, @list.txt files; - reads paths "
         "from stdin."))] = None,
     checkpoint: Annotated[Path | None, typer.Option("--checkpoint", metavar="CKPT", show_default=False,
-        help="Checkpoint written by vidact train for RECIPE.")] = None,
+        help="Checkpoint for RECIPE: written by vidact train or vidact checkpoint import, or an MMAction checkpoint (imported on the fly).")] = None,
     overrides: _common.SetOpt = None,
     temporal_dim: Annotated[int, typer.Option("--temporal-dim", min=0, metavar="T", rich_help_panel=_SNIP,
         help="Rows per video after linear interpolation (ActivityNet: 100); 0 keeps one row per snippet.")] = 100,

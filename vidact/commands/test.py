@@ -27,8 +27,8 @@ EvalOpt = Annotated[
     list[str] | None,
     typer.Option("--eval", metavar="METRIC", show_default=False,
                  autocompletion=lambda incomplete: [m for m in ("top_k_accuracy", "mean_class_accuracy",
-                                                                "mean_average_precision") if m.startswith(incomplete)],
-                 help="Also compute top_k_accuracy, mean_class_accuracy or mean_average_precision. Repeatable."),
+                                                                "mean_average_precision", "mAP") if m.startswith(incomplete)],
+                 help="Also compute top_k_accuracy, mean_class_accuracy or mean_average_precision (recognizers), or mAP (SSN). Repeatable."),
 ]
 TopkOpt = Annotated[list[int] | None, typer.Option("--topk", metavar="K", show_default="1 5",
                                                    help="k for top_k_accuracy. Repeatable.")]

@@ -12,18 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _jsonable(obj.item())
+    if type(obj).__module__ == "numpy":  # arrays and scalars; numpy is not imported for plain values
+        return _jsonable(obj.tolist() if hasattr(obj, "shape") and obj.shape else obj.item())
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, Path):
