@@ -87,3 +87,16 @@ def test_importing_the_cli_loads_no_numpy():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+
+
+def test_missing_predict_video_is_reported_before_torch(tmp_path):
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "toy" / "tsm.yaml"
+    checkpoint = tmp_path / "best.pth"
+    checkpoint.write_bytes(b"")
+    missing = tmp_path / "nope.mp4"
+    report = _probe(["predict", str(recipe), "--checkpoint", str(checkpoint), str(missing)])
+    assert report["extra_exit"] == 2
+    assert f"{missing}: no such video file" in report["extra_output"]
+    assert report["after_extra"] == [], f"a missing video loaded {report['after_extra']}"

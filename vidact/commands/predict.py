@@ -55,6 +55,7 @@ def predict_command(
     from vidact.schemas.load import load_recipe
 
     loaded = load_recipe(recipe, overrides or [])  # recipe errors come before torch is imported
+    _check_inputs(checkpoint, videos)
     from vidact.engine.predict import predict_videos
 
     result = predict_videos(loaded, checkpoint, videos, topk=topk, classes_file=classes)
@@ -66,6 +67,18 @@ def predict_command(
         err.print(f"{result['num_failed']} of {len(result['videos'])} videos could not be decoded",
                   highlight=False)
         raise typer.Exit(1)
+
+
+def _check_inputs(checkpoint: Path, videos: list[Path]) -> None:
+    """A mistyped path is a usage error (exit 2), found before the model loads; an undecodable file is not."""
+    from vidact.errors import InputError
+
+    if not checkpoint.is_file():
+        raise InputError(f"{checkpoint}: no such checkpoint file")
+    missing = [str(v) for v in videos if not v.is_file()]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise InputError(f"{missing[0]}: no such video file{more}")
 
 
 def _print_lines(result: dict[str, Any]) -> None:
