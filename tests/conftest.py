@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
 
 # Under pytest-xdist (`make test` runs `-n auto`) each worker takes one core: one torch/OpenMP thread,
 # inherited by the `vidact` subprocesses and loader workers the tests start (vidact's own thread rule
@@ -15,6 +19,7 @@ if XDIST_WORKER:
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from suite_order import spread_heavy
 from typer.testing import CliRunner
 
 # Timing-based health checks are flaky on shared 2-core CI machines; correctness checks stay on.
@@ -35,23 +40,52 @@ def runner() -> CliRunner:
     return CliRunner()
 
 
-# Under xdist the slow end-to-end modules run first, longest first, so the longest ones start at once
-# and the work-stealing scheduler (`--dist worksteal`) evens out the rest; a plain run keeps the
-# collection order. Weights: rough CPU minutes on 2 cores; unlisted slow modules weigh 1.
-SLOW_FIRST = {
-    "tests/test_toy_acceptance.py": 8,
-    "tests/test_toy_bmn_acceptance.py": 4,
-    "tests/test_readme.py": 3,
+@pytest.fixture(scope="session")
+def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Callable[[Path], object]], Path]:
+    """`shared_data(name, build)`: the folder `name`, filled by `build(folder)` once per test run, also
+    when several xdist workers ask for it at once (the first builds it under a lock, the others wait).
+    For read-only inputs that are expensive to make, such as the acceptance datasets."""
+
+    # xdist: the run's folder, above each worker's own; else this run's folder
+    base = tmp_path_factory.getbasetemp().parent if XDIST_WORKER else tmp_path_factory.getbasetemp()
+
+    def get(name: str, build: Callable[[Path], object]) -> Path:
+        root, done = base / name, base / f"{name}.done"
+        with open(base / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done.exists():
+                shutil.rmtree(root, ignore_errors=True)  # what a failed build left
+                build(root)
+                done.touch()
+        return root
+
+    return get
+
+
+# Under xdist the slow end-to-end (and torchrun) tests are placed first, so the longest start at once on different
+# workers: `--dist worksteal` first hands worker i the i-th of N equal slices of the collection, so
+# the heavy units are spread over the slices (longest first, each to the slice with the least
+# weight so far) and put at their heads; the work-stealing evens out the rest. A plain run keeps the
+# collection order. A unit is a whole module holding a slow test (so its module-scoped fixtures are
+# built once), or a test listed on its own. Weights: rough CPU minutes; unlisted units weigh 1.
+HEAVY = {
+    "tests/test_toy_acceptance.py::test_tsm_learns_the_direction_of_motion": 8.0,
+    "tests/test_toy_acceptance.py::test_tsn_stays_at_chance": 2.0,
+    "tests/test_toy_bmn_acceptance.py": 4.0,
+    "tests/test_readme.py": 3.0,
 }
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not XDIST_WORKER:
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if not XDIST_WORKER or workers < 2:
         return
+    slow_modules = {item.nodeid.split("::")[0] for item in items
+                    if item.get_closest_marker("slow") or item.get_closest_marker("distributed")}
 
-    def weight(item: pytest.Item) -> float:
-        if item.get_closest_marker("slow") is None:
-            return 0.0
-        return SLOW_FIRST.get(item.nodeid.split("::")[0], 1.0)
+    def unit(item: pytest.Item) -> tuple[str, float] | None:
+        test, module = item.nodeid.split("[")[0], item.nodeid.split("::")[0]
+        name = test if test in HEAVY else module
+        return (name, HEAVY.get(name, 1.0)) if name in HEAVY or module in slow_modules else None
 
-    items.sort(key=weight, reverse=True)  # stable: within a module and among the fast tests, the order stays
+    items[:] = spread_heavy(items, unit, workers)
