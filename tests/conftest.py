@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # Windows: no locking (no xdist workers sharing data there)
+    fcntl = None
 
 # Under pytest-xdist (`make test` runs `-n auto`) each worker takes one core: one torch/OpenMP thread,
 # inherited by the `vidact` subprocesses and loader workers the tests start (vidact's own thread rule
@@ -52,7 +56,8 @@ def shared_data(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, Call
     def get(name: str, build: Callable[[Path], object]) -> Path:
         root, done = base / name, base / f"{name}.done"
         with open(base / f"{name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+            if fcntl is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
             if not done.exists():
                 shutil.rmtree(root, ignore_errors=True)  # what a failed build left
                 build(root)
