@@ -22,11 +22,13 @@ setup: $(VENV)/.installed
 demo: setup
 	DEMO_DIR=$(DEMO_DIR) VIDACT=$(BIN)/vidact PY=$(BIN)/python bash scripts/demo.sh
 
+# One pytest-xdist worker per core (TEST_JOBS=0: no workers); work stealing evens out the long tests.
+TEST_JOBS ?= auto
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist worksteal
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_JOBS) --dist worksteal
 
 completions: setup
 	$(BIN)/python scripts/gen_completions.py

@@ -10,7 +10,9 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,10 +38,18 @@ def _train_records(work_dir: Path) -> int:
     return sum('"mode": "train"' in line for line in log.read_text().splitlines())
 
 
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A folder with a short path: stderr is not a terminal here, so the log is 120 columns wide, and
+    a checkpoint path too long for a line (a deep tmp_path, as under xdist) comes out cut."""
+    with tempfile.TemporaryDirectory(prefix="vidact_", dir="/tmp" if os.path.isdir("/tmp") else None) as path:
+        yield Path(path)
+
+
 @pytest.mark.slow
-def test_ctrl_c_checkpoints_and_prints_the_resume_command(tmp_path):
+def test_ctrl_c_checkpoints_and_prints_the_resume_command(tmp_path, short_dir):
     root = make_tiny(tmp_path / "data")
-    work_dir = tmp_path / "run"
+    work_dir = short_dir / "run"
     args = ["train", str(RECIPE), "--work-dir", str(work_dir), "--no-validate",
             *set_args(root, workers=1, epochs=EPOCHS)]
     run = _start([sys.executable, "-m", "vidact", *args])
