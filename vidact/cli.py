@@ -12,7 +12,6 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.logging import RichHandler
 from rich.markup import escape
 from typer.core import TyperGroup
 
@@ -115,9 +114,9 @@ def _setup_logging(level_name: str) -> None:
     root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = RichHandler(console=_common.err, show_time=False, show_path=False, markup=False)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    root.addHandler(handler)
+    from vidact.io.console import log_handler
+
+    root.addHandler(log_handler())
     root.propagate = False
 
 

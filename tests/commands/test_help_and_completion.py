@@ -53,7 +53,7 @@ def bash_complete(line: str) -> list[str]:
     ("vidact eval -m AR", ["AR@AN"]),
     ("vidact eval --ann-format ", ["auto", "video", "rawframe"]),
     ("vidact test recipes/toy/tsm.yaml --eval ", ["top_k_accuracy", "mean_class_accuracy",
-                                                  "mean_average_precision"]),
+                                                  "mean_average_precision", "mAP"]),
     ("vidact dataset synth ", ["recognition", "localization"]),
     ("vidact dataset synth l", ["localization"]),
     ("vidact dataset build videos --split-kind ", ["ucf101", "hmdb51", "kinetics"]),

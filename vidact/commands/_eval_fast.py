@@ -208,13 +208,11 @@ def _setup_logging() -> None:
     """What the root command does with the default --log-level info."""
     import logging
 
-    from rich.logging import RichHandler
-
     root = logging.getLogger("vidact")
     root.setLevel(logging.INFO)
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    handler = RichHandler(console=console.err, show_time=False, show_path=False, markup=False)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    root.addHandler(handler)
+    from vidact.io.console import log_handler
+
+    root.addHandler(log_handler())
     root.propagate = False
