@@ -31,6 +31,16 @@ SetOpt = Annotated[
 RecipeArg = Annotated[
     Path, typer.Argument(help="Recipe YAML file.", exists=False, dir_okay=False, show_default=False)
 ]
+CheckpointOpt = Annotated[
+    Path,
+    typer.Option(
+        "--checkpoint",
+        metavar="CKPT",
+        dir_okay=False,
+        show_default=False,
+        help="Checkpoint from vidact train or vidact checkpoint import, or an MMAction checkpoint (imported on the fly).",
+    ),
+]
 WorkDirOpt = Annotated[
     Path | None, typer.Option("--work-dir", help="Directory for checkpoints, logs and outputs.")
 ]

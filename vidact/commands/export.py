@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
+from vidact.commands._common import CheckpointOpt, JsonOpt, RecipeArg, SetOpt, err, print_json
 
 
 class ExportFormat(str, Enum):
@@ -17,10 +17,6 @@ class ExportFormat(str, Enum):
     onnx = "onnx"
 
 
-CheckpointOpt = Annotated[
-    Path, typer.Option("--checkpoint", metavar="CKPT", dir_okay=False, show_default=False,
-                       help="vidact checkpoint, or an MMAction one (imported on the fly).")
-]
 FormatOpt = Annotated[ExportFormat, typer.Option("--format", "-f", show_default=False, case_sensitive=False,
                                                  help="torchscript (torch.jit) or onnx (needs the onnx extra).")]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", dir_okay=False, show_default=False,

@@ -8,17 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
+from vidact.commands._common import CheckpointOpt, JsonOpt, RecipeArg, SetOpt, err, print_json
 
-CheckpointOpt = Annotated[
-    Path,
-    typer.Option(
-        "--checkpoint",
-        metavar="CKPT",
-        show_default=False,
-        help="Checkpoint from vidact train or vidact checkpoint import, or an MMAction checkpoint (imported on the fly).",
-    ),
-]
 VideosArg = Annotated[list[Path], typer.Argument(show_default=False, help="Video files to label.")]
 TopkOpt = Annotated[int, typer.Option("--topk", "-k", metavar="K", min=1, help="Labels per video.")]
 ClassesOpt = Annotated[

@@ -7,17 +7,8 @@ from typing import Annotated
 
 import typer
 
-from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
+from vidact.commands._common import CheckpointOpt, JsonOpt, RecipeArg, SetOpt, err, print_json
 
-CheckpointOpt = Annotated[
-    Path,
-    typer.Option(
-        "--checkpoint",
-        metavar="CKPT",
-        show_default=False,
-        help="Checkpoint from vidact train or vidact checkpoint import, or an MMAction checkpoint (imported on the fly).",
-    ),
-]
 OutOpt = Annotated[
     Path, typer.Option("--out", metavar="SCORES", show_default=False,
                        help="Scores file: .json (with its protocol) or .npy (protocol in SCORES.protocol.json); "
