@@ -105,7 +105,7 @@ def test_without_msgspec_the_per_entry_readers_run(tmp_path, monkeypatch):
     fast_results = _results_view(read_results(paths["detections"]))
     fast_gt = _ground_truth_view(read_ground_truth(paths["ground_truth"]))
     monkeypatch.setattr(files, "_msgspec", lambda: None)
-    monkeypatch.setattr(activitynet, "_results_file_type", lambda require_labels: None)
+    monkeypatch.setattr(activitynet, "_results_outline_type", lambda: None)
     monkeypatch.setattr(activitynet, "_ground_truth_file_type", lambda: None)
     calls = []
     per_entry = activitynet._result_segments
@@ -192,12 +192,59 @@ def _results_docs(draw):
     return _inject(draw, doc, _RESULT_FAULTS) if draw(st.booleans()) else doc
 
 
+def _columns_match_videos(res: activitynet.Results) -> None:
+    """The reader's columns hold the same entries as its per-video view."""
+    cols = res.columns
+    videos = list(res.videos.values())
+    assert cols.counts.tolist() == [len(v) for v in videos]
+    np.testing.assert_array_equal(cols.segments, np.concatenate([v.segments for v in videos]).reshape(-1, 2))
+    np.testing.assert_array_equal(cols.scores, np.concatenate([v.scores for v in videos]))
+    assert [None if c < 0 else cols.label_names[c] for c in cols.label_codes.tolist()] == \
+        [label for v in videos for label in v.labels]
+
+
 @_SETTINGS
-@given(doc=_results_docs(), require_labels=st.booleans())
-def test_results_both_paths_agree(write_anet_json, monkeypatch, doc, require_labels):
+@given(doc=_results_docs(), require_labels=st.booleans(),
+       known=st.sampled_from([(), ("Run", "Jump"), ("Swim", "", "Jump", "Run", "Jump")]), workers=st.sampled_from([1, 2]))
+def test_results_both_paths_agree(write_anet_json, monkeypatch, doc, require_labels, known, workers):
+    # Known labels (what `vidact eval` passes) and the two-process decode, here on files of any size,
+    # only change how the file is read: same `Results`, same error.
+    monkeypatch.setattr(activitynet, "_SPLIT_MIN_BYTES", 0)
     path = write_anet_json("results.json", doc)
-    fast, slow = _both_paths(monkeypatch, lambda: read_results(path, require_labels=require_labels), _results_view)
+    fast, slow = _both_paths(
+        monkeypatch, lambda: read_results(path, require_labels=require_labels, known_labels=known, workers=workers),
+        _results_view)
     assert fast == slow
+    res = read_results(path, require_labels=require_labels, known_labels=known, workers=workers) \
+        if fast[0] == "ok" else None
+    if res is not None and res.columns is not None:  # None: read entry by entry (e.g. a NaN elsewhere)
+        _columns_match_videos(res)
+
+
+def test_two_process_decode_gives_the_same_columns(tmp_path, monkeypatch):
+    paths = write_synth_activitynet(tmp_path, num_videos=60)
+    known = read_ground_truth(paths["ground_truth"]).class_names
+    monkeypatch.setattr(activitynet, "_SPLIT_MIN_BYTES", 0)
+    forks = []
+    fork = activitynet.os.fork
+    monkeypatch.setattr(activitynet.os, "fork", lambda: forks.append(1) or fork())
+    for kind in ("proposals", "detections"):
+        one = read_results(paths[kind], known_labels=known)
+        two = read_results(paths[kind], known_labels=known, workers=2)
+        assert _results_view(one) == _results_view(two)
+        for name in ("segments", "scores", "label_codes", "counts"):
+            np.testing.assert_array_equal(getattr(one.columns, name), getattr(two.columns, name))
+        assert one.columns.label_names == two.columns.label_names == tuple(known)
+        _columns_match_videos(two)
+    assert len(forks) == 2
+    # A label outside the known ones in the child's half: the file is read again without them.
+    doc = json.loads(open(paths["detections"]).read())
+    last = list(doc["results"])[-1]
+    doc["results"][last][0]["label"] = "Not a class"
+    (tmp_path / "odd.json").write_text(json.dumps(doc))
+    odd = read_results(tmp_path / "odd.json", known_labels=known, workers=2)
+    assert odd.videos[last].labels[0] == "Not a class" and "Not a class" in odd.columns.label_names
+    _columns_match_videos(odd)
 
 
 @st.composite

@@ -259,13 +259,22 @@ def _small_ids(ids: np.ndarray, num_ids: int) -> np.ndarray:
 
 
 def _each_sorted(key: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Stable ascending order of `key` inside consecutive runs of `counts` entries, one sort per run."""
+    """Stable ascending order of `key` (no NaN) inside consecutive runs of `counts` entries.
+
+    One unstable sort per run (about twice as fast as a stable one on floats), then the runs of
+    equal keys put back in input order, as `descending_order` does.
+    """
     order = np.empty(key.shape[0], dtype=np.int64)
+    ends = np.cumsum(counts)
     start = 0
-    for end in np.cumsum(counts).tolist():
-        order[start:end] = start + np.argsort(key[start:end], kind="stable")
+    for end in ends.tolist():
+        order[start:end] = start + np.argsort(key[start:end])
         start = end
-    return order
+    ranked = key[order]
+    tie = ranked[1:] == ranked[:-1]
+    inner = ends[(ends > 0) & (ends < key.shape[0])]
+    tie[inner - 1] = False  # equal keys of two runs are not a tie
+    return _in_input_order(order, tie)
 
 
 def _row_sorted(video: np.ndarray, key: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -295,8 +304,13 @@ def descending_order(score: np.ndarray) -> np.ndarray:
     nan = np.isnan(ranked)
     if nan.any():  # NaN sorts last; NaN == NaN is False, but they are one run
         tie |= nan[1:] & nan[:-1]
+    return _in_input_order(order, tie)
+
+
+def _in_input_order(order: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """`order` with each run of tied neighbours (tie[i]: positions i and i + 1 tie) in input order."""
     if tie.any():
-        in_run = np.zeros(ranked.shape[0], dtype=bool)
+        in_run = np.zeros(order.shape[0], dtype=bool)
         in_run[1:] = tie
         in_run[:-1] |= tie
         at = np.flatnonzero(in_run)
