@@ -17,7 +17,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Byte-compile the package as `pip install` does for a regular install (the editable one leaves
+# it to Python, which compiles it again on every run where PYTHONDONTWRITEBYTECODE is set).
 setup: $(VENV)/.installed
+	$(BIN)/python -m compileall -q vidact
 
 demo: setup
 	DEMO_DIR=$(DEMO_DIR) VIDACT=$(BIN)/vidact PY=$(BIN)/python bash scripts/demo.sh

@@ -270,6 +270,10 @@ def main() -> None:
     global FFMPEG_QV
     FFMPEG_QV = args.ffmpeg_qv
     _become_subreaper()
+    # The peers come from pip, which byte-compiles them; an editable vidact is compiled here (where
+    # PYTHONDONTWRITEBYTECODE is set Python would otherwise compile it again in every timed run).
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parents[1] / "vidact")],
+                   check=True)
 
     if args.cores:
         cpus = {c for part in args.cores.split(",") for c in _span(part)}

@@ -100,3 +100,44 @@ def test_missing_predict_video_is_reported_before_torch(tmp_path):
     assert report["extra_exit"] == 2
     assert f"{missing}: no such video file" in report["extra_output"]
     assert report["after_extra"] == [], f"a missing video loaded {report['after_extra']}"
+
+
+def test_an_extraction_run_s_parent_loads_no_decoder_or_opencv(tmp_path):
+    # The parent of a run plans and hands out videos; OpenCV, NumPy and PyAV load in the workers
+    # (their fork server preloads them), so the parent does not wait for them before starting.
+    code = textwrap.dedent("""
+        import json, sys
+        import vidact.data.extract as extract
+        from vidact.data.extract import ExtractOptions, discover_videos, extract_frames, read_manifest
+        from vidact.data.extract.run import WORKER_PRELOAD
+        print(json.dumps([m for m in ("cv2", "numpy", "av") if m in sys.modules]))
+        extract.extract_video  # on first use
+        print(json.dumps([m for m in ("cv2", "numpy", "av") if m in sys.modules]))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    before, after = (json.loads(line) for line in proc.stdout.strip().splitlines()[-2:])
+    assert before == [] and "cv2" in after
+
+
+def test_extract_frames_starts_its_workers_fork_server_from_the_raw_arguments(tmp_path):
+    from vidact.commands._early import extract_workers_wanted
+
+    video = tmp_path / "a.mp4"
+    video.write_bytes(b"")
+    listing = tmp_path / "list.txt"
+    listing.write_text("a.mp4\n")
+    assert extract_workers_wanted(["extract-frames", str(tmp_path), "-o", "out", "--workers", "2"])
+    assert extract_workers_wanted(["extract-frames", str(video), str(video), "--new-size", "8", "6", "--flow",
+                                   "--workers=3", "-q", "90"])
+    assert extract_workers_wanted(["extract-frames", str(listing), "-j", "2"])
+    assert extract_workers_wanted(["extract-frames", "--", str(video), str(video), "-j", "2"])
+    assert not extract_workers_wanted(["extract-frames", str(video), "--workers", "4"])  # one file: no pool
+    assert not extract_workers_wanted(["extract-frames", str(tmp_path), "--workers", "1"])
+    assert not extract_workers_wanted(["extract-frames", str(tmp_path), "--help"])
+    assert not extract_workers_wanted(["extract-frames", str(tmp_path), "-j4"])  # not followed: the command decides
+    assert not extract_workers_wanted(["extract-frames", str(tmp_path), "--workers", "x"])
+    assert not extract_workers_wanted(["extract-frames", str(tmp_path), "--new-size", "8"])
+    assert not extract_workers_wanted(["extract-frames", "-o", "out"])  # no input
+    assert not extract_workers_wanted(["extract-features", str(tmp_path), "-j", "2"])
+    assert not extract_workers_wanted([])

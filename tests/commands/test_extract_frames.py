@@ -164,7 +164,7 @@ def test_without_out_frames_go_to_rawframes_beside_the_input(videos: Path, tmp_p
 
 
 def test_the_early_fork_server_preloads_what_the_pool_asks_for():
-    from vidact.commands.extract_frames import WORKER_PRELOAD
+    from vidact.commands._early import EXTRACT_WORKER_PRELOAD as WORKER_PRELOAD
     from vidact.data.extract.run import WORKER_PRELOAD as POOL_PRELOAD
 
     assert WORKER_PRELOAD == POOL_PRELOAD

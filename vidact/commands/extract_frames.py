@@ -13,14 +13,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vidact.commands import _common
+from vidact.commands._early import EXTRACT_WORKER_PRELOAD
 
 if TYPE_CHECKING:
     from vidact.data.extract import ExtractSummary, VideoResult
 
 _SIZE, _FLOW, _RUN = "Frames", "Optical flow", "Run"
-# What the workers' fork server preloads: vidact.data.extract.run.WORKER_PRELOAD (a test checks),
-# named here without importing that heavy module.
-WORKER_PRELOAD = ("__main__", "vidact.data.extract.run", "av") if sys.version_info >= (3, 11) else ("av",)
 _MAX_LISTED_FAILURES = 20
 
 
@@ -109,7 +107,7 @@ def _start_workers_early() -> None:
     imports the same libraries (OpenCV, NumPy, PyAV: ~0.3 s) instead of after."""
     from vidact.parallel import start_fork_server
 
-    start_fork_server(WORKER_PRELOAD)
+    start_fork_server(EXTRACT_WORKER_PRELOAD)  # a no-op when vidact/__main__.py started it already
 
 
 def _progress() -> Progress:

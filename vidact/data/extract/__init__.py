@@ -32,7 +32,8 @@ decisions, report), `run` (a whole run across worker processes, threads per work
 
 from __future__ import annotations
 
-from vidact.data.extract.flow import quantize_flow
+from typing import TYPE_CHECKING, Any
+
 from vidact.data.extract.inputs import discover_videos, parse_shard, shard_jobs
 from vidact.data.extract.manifest import read_manifest, write_report
 from vidact.data.extract.options import (
@@ -51,7 +52,10 @@ from vidact.data.extract.options import (
     VideoResult,
 )
 from vidact.data.extract.run import _run, extract_frames  # noqa: F401  (_run: tests drive the pool)
-from vidact.data.extract.video import extract_video
+
+if TYPE_CHECKING:
+    from vidact.data.extract.flow import quantize_flow
+    from vidact.data.extract.video import extract_video
 
 __all__ = [
     "FLOW_ALGOS", "FLOW_TMPL", "FRAME_COUNT_POLICY", "IMG_TMPL", "MANIFEST", "MANIFEST_FORMAT",
@@ -59,3 +63,17 @@ __all__ = [
     "VideoResult", "discover_videos", "extract_frames", "extract_video", "parse_shard",
     "quantize_flow", "read_manifest", "shard_jobs", "write_report",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The per-video work needs OpenCV, NumPy and PyAV; a run's parent process (planning, handing
+    # out videos) does not, so those modules load on first use.
+    if name == "extract_video":
+        from vidact.data.extract.video import extract_video
+
+        return extract_video
+    if name == "quantize_flow":
+        from vidact.data.extract.flow import quantize_flow
+
+        return quantize_flow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
