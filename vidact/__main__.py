@@ -29,13 +29,17 @@ def _eval_without_typer(argv: list[str]) -> None:
     if code is None:
         gc.enable()
         return
+    # Everything is written: skip the interpreter's teardown (modules and arrays released one by
+    # one, a twentieth of the run); the exit releases it all at once.
+    _flush_and_exit(code)
+
+
+def _flush_and_exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe or stream: nothing more can be written anyway
             pass
-    # Everything is written: skip the interpreter's teardown (modules and arrays released one by
-    # one, a twentieth of the run); the exit releases it all at once.
     os._exit(code)
 
 

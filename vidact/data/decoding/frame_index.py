@@ -86,12 +86,12 @@ def build_frame_index(container, stream, path: str) -> FrameIndex:
     pts = np.sort(np.asarray(pts_list, dtype=np.int64))
     if usable and not len(pts):
         raise DecodeError(f"{path}: the video stream has no frames")
-    if not usable or not keyframes or len(np.unique(pts)) != len(pts):
+    if not usable or not keyframes or bool((pts[1:] == pts[:-1]).any()):
         log.info("%s: packets carry no usable timestamps; counting frames by decoding", path)
         num_frames = _count_by_decoding(path)
         empty = np.zeros(0, dtype=np.int64)
         return FrameIndex(empty, empty, time_base, start_pts, num_frames, seekable=False)
-    key_frames = np.unique(np.searchsorted(pts, np.asarray(keyframes, dtype=np.int64)))
+    key_frames = _sorted_unique(np.searchsorted(pts, np.asarray(keyframes, dtype=np.int64)))
     return FrameIndex(pts, key_frames, time_base, start_pts, len(pts), seekable=True)
 
 
@@ -153,3 +153,10 @@ def _count_by_decoding(path: str) -> int:
     if num_frames == 0:
         raise DecodeError(f"{path}: the video stream has no frames")
     return num_frames
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """np.unique of a 1-D integer array, without the NumPy 2 `np.unique` import of numpy.ma
+    (~15 ms in every extraction worker)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if values.shape[0] else values
