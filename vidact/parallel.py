@@ -11,7 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -88,7 +88,19 @@ def prepare_worker_start(context: Any = None) -> None:
             forkserver.ensure_running()
 
 
-def start_fork_server(preload: Sequence[str]) -> bool:
+@contextlib.contextmanager
+def environment_defaults(defaults: Mapping[str, str]) -> Iterator[None]:
+    """Set the variables of `defaults` the user has not set, for processes started in this block."""
+    added = {key: value for key, value in defaults.items() if key not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def start_fork_server(preload: Sequence[str], env: Mapping[str, str] | None = None) -> bool:
     """Start multiprocessing's fork server now, preloading the modules `preload` names; False (and
     nothing started) where the platform has no fork server.
 
@@ -96,7 +108,8 @@ def start_fork_server(preload: Sequence[str]) -> bool:
     interpreter plus `preload`'s imports, ~0.3 s for OpenCV, NumPy and PyAV) then runs on another
     core meanwhile, instead of after them. The server does not import this process's main script
     (for the `vidact` console script, the whole CLI): its workers run library functions only.
-    Pools created later with the forkserver context use this server.
+    Pools created later with the forkserver context use this server. `env`: variables the
+    server (and so every worker) starts with, unless the user set them.
     """
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
@@ -108,7 +121,7 @@ def start_fork_server(preload: Sequence[str]) -> bool:
     if path is not None:
         del main.__file__
     try:
-        with installed_vidact_in_children():
+        with installed_vidact_in_children(), environment_defaults(env or {}):
             forkserver.ensure_running()
     finally:
         if path is not None:

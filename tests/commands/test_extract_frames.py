@@ -168,3 +168,7 @@ def test_the_early_fork_server_preloads_what_the_pool_asks_for():
     from vidact.data.extract.run import WORKER_PRELOAD as POOL_PRELOAD
 
     assert WORKER_PRELOAD == POOL_PRELOAD
+    from vidact.commands._early import EXTRACT_WORKER_ENV
+    from vidact.data.extract.run import WORKER_ENV
+
+    assert EXTRACT_WORKER_ENV == WORKER_ENV

@@ -16,6 +16,8 @@ from pathlib import Path
 EXTRACT_WORKER_PRELOAD = ("__main__", "vidact.data.extract.run", "vidact.data.extract.video", "av") \
     if sys.version_info >= (3, 11) else ("av",)
 """What the workers' fork server preloads: vidact.data.extract.run.WORKER_PRELOAD (a test checks)."""
+EXTRACT_WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
+"""The environment the server starts with: vidact.data.extract.run.WORKER_ENV (a test checks)."""
 
 # extract-frames options and how many values each takes; flags take none.
 _EXTRACT_OPTIONS = {"--out": 1, "-o": 1, "--short-side": 1, "--new-size": 2, "--every": 1, "--quality": 1,
@@ -28,7 +30,7 @@ def start_early(argv: list[str]) -> None:
     if extract_workers_wanted(argv):
         from vidact.parallel import start_fork_server
 
-        start_fork_server(EXTRACT_WORKER_PRELOAD)
+        start_fork_server(EXTRACT_WORKER_PRELOAD, EXTRACT_WORKER_ENV)
 
 
 def extract_workers_wanted(argv: list[str]) -> bool:

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from vidact.commands import _common
-from vidact.commands._early import EXTRACT_WORKER_PRELOAD
+from vidact.commands._early import EXTRACT_WORKER_ENV, EXTRACT_WORKER_PRELOAD
 
 if TYPE_CHECKING:
     from vidact.data.extract import ExtractSummary, VideoResult
@@ -107,7 +107,7 @@ def _start_workers_early() -> None:
     imports the same libraries (OpenCV, NumPy, PyAV: ~0.3 s) instead of after."""
     from vidact.parallel import start_fork_server
 
-    start_fork_server(EXTRACT_WORKER_PRELOAD)  # a no-op when vidact/__main__.py started it already
+    start_fork_server(EXTRACT_WORKER_PRELOAD, EXTRACT_WORKER_ENV)  # a no-op when vidact/__main__.py started it already
 
 
 def _progress() -> Progress:

@@ -26,7 +26,7 @@ from vidact.data.extract.options import (
     VideoResult,
 )
 from vidact.errors import InputError
-from vidact.parallel import installed_vidact_in_children
+from vidact.parallel import environment_defaults, installed_vidact_in_children
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 # there the workers import vidact after the fork.
 WORKER_PRELOAD = ("__main__", __name__, "vidact.data.extract.video", "av") if sys.version_info >= (3, 11) \
     else ("av",)
+# The workers do no linear algebra: one OpenBLAS thread instead of one per core, started (and
+# spinning) in the fork server at NumPy's import, halves the server's start-up CPU.
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1"}
 
 
 def extract_frames(
@@ -239,7 +242,7 @@ def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tu
                workers: int, cv2_threads: int, report: Callable[[VideoResult], None]) -> list[VideoJob]:
     """Run jobs from `queue` until it is empty or the pool breaks; return the jobs then in flight."""
     # the workers run `fn` only (the CLI's main script is heavy), from the vidact this process runs
-    with _main_path_hidden(fn), installed_vidact_in_children():
+    with _main_path_hidden(fn), installed_vidact_in_children(), environment_defaults(WORKER_ENV):
         context = _mp_context()
         log_queue = context.Queue()
         listener = logging.handlers.QueueListener(log_queue, _Forward())
