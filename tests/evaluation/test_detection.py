@@ -172,3 +172,49 @@ def test_detection_property(seed):
     labels, expected = ref.detection_ap(gt, preds, [0.3, 0.6])
     np.testing.assert_allclose(detection_map(segments(gt, False), segments(preds, True), [0.3, 0.6]).ap,
                                expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_two_processes_score_the_same_bits(seed, monkeypatch):
+    # `vidact eval` lets a forked child score the classes of the second half of the predictions;
+    # classes do not interact, so the AP table is the one process's, bit for bit.
+    from vidact.evaluation import detection
+
+    rng = np.random.default_rng(seed)
+    num_classes, num_videos = int(rng.integers(2, 9)), int(rng.integers(1, 12))
+    gt_video = rng.integers(0, num_videos, 60)
+    gt_class = np.r_[np.arange(num_classes), rng.integers(0, num_classes, 60 - num_classes)]
+    gt_segment = np.sort(rng.integers(0, 30, (60, 2)).astype(float), axis=1)
+    n = int(rng.integers(0, 600))
+    pred_class = rng.integers(0, num_classes, n) if seed % 3 else np.full(n, num_classes - 1)  # all in one class
+    pred_video = rng.integers(-1, num_videos, n)
+    pred_segment = np.sort(rng.integers(0, 30, (n, 2)).astype(float), axis=1)
+    pred_score = rng.integers(0, 6, n) / 5.0  # many ties
+    labels = [f"c{i}" for i in range(num_classes)]
+    args = (gt_segment, gt_video, gt_class, pred_segment, pred_score, pred_video, pred_class, labels,
+            np.linspace(0.1, 0.9, 5))
+    one = detection.coded_detection_map(*args)
+    monkeypatch.setattr(detection, "_SPLIT_MIN_PREDICTIONS", 0)
+    forks = []
+    real = detection.compute_in_child
+    monkeypatch.setattr(detection, "compute_in_child", lambda *a: forks.append(1) or real(*a))
+    two = detection.coded_detection_map(*args, workers=2)
+    assert forks == [1]
+    assert one.ap.tobytes() == two.ap.tobytes() and one.metrics == two.metrics
+
+
+def test_a_failing_child_leaves_the_parent_to_score_its_classes(monkeypatch):
+    from vidact import forking
+    from vidact.evaluation import detection
+
+    def broken(compute, shape):
+        return forking.compute_in_child(lambda: np.zeros((1,)), shape)  # wrong shape: no result
+    monkeypatch.setattr(detection, "_SPLIT_MIN_PREDICTIONS", 0)
+    monkeypatch.setattr(detection, "compute_in_child", broken)
+    gt = [("v1", "a", 0.0, 10.0), ("v2", "b", 0.0, 10.0)]
+    preds = [("v1", "a", 1.0, 10.0, 0.9), ("v2", "b", 0.0, 9.0, 0.8), ("v2", "b", 5.0, 6.0, 0.7)]
+    result = detection.coded_detection_map(
+        *(lambda g, p: (g.segment, np.array([0, 1]), np.array([0, 1]), p.segment, p.score, np.array([0, 1, 1]),
+                        np.array([0, 1, 1]), ["a", "b"]))(segments(gt, False), segments(preds, True)),
+        [0.5], workers=2)
+    np.testing.assert_array_equal(result.ap, ap_of(gt, preds))

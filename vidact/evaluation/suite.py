@@ -264,8 +264,11 @@ def evaluate_localization(
     metrics: Sequence[str] = ("AR@AN",),
     max_avg_proposals: int = 100,
     temporal_iou_thresholds: np.ndarray = DEFAULT_TIOU_THRESHOLDS,
+    workers: int = 1,
 ) -> EvalResult:
     """Proposal recall (AR@AN) and/or detection mAP of `results` against `gt`.
+
+    `workers` > 1 lets the detection metric use a forked child (see `coded_detection_map`).
 
     Ground-truth videos without results count as zero recall; results for videos outside `gt` are
     passed to the metrics, which follow the ActivityNet kit (the warnings say what that means).
@@ -292,7 +295,7 @@ def evaluate_localization(
         result, tables["ar_an"] = _ar_an(gt, results, aligned, max_avg_proposals, temporal_iou_thresholds,
                                          warnings)
     if want_map:
-        result |= _detection_map(gt, results, aligned, temporal_iou_thresholds, warnings)
+        result |= _detection_map(gt, results, aligned, temporal_iou_thresholds, warnings, workers)
     if aligned.extra:
         effect = ["ignored for recall but counted in the total number of proposals"] if "AR@AN" in metrics else []
         effect += ["false positives for mAP"] if want_map else []
@@ -382,7 +385,8 @@ def _ar_an(
 
 
 def _detection_map(
-    gt: GroundTruth, results: Results, aligned: Alignment, thresholds: np.ndarray, warnings: list[str]
+    gt: GroundTruth, results: Results, aligned: Alignment, thresholds: np.ndarray, warnings: list[str],
+    workers: int = 1,
 ) -> dict[str, float]:
     # Videos and labels are coded to integers here, from the reader's columns (or the per-video
     # dicts): building string columns for `detection_map` and searching them took most of the time
@@ -413,6 +417,7 @@ def _detection_map(
         pred_class,
         gt.class_names,
         temporal_iou_thresholds=thresholds,
+        workers=workers,
     )
     predicted = np.bincount(pred_class[pred_class >= 0], minlength=len(gt.class_names)) > 0
     unpredicted = [c for c, seen in zip(gt.class_names, predicted) if not seen]

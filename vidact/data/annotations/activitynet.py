@@ -33,6 +33,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vidact.errors import AnnotationError
+from vidact.forking import can_fork
 from vidact.io.files import decode_json_as, gc_paused, parse_json, read_source
 from vidact.io.scores import extract_protocol
 
@@ -506,7 +507,7 @@ def _decode_in_parts(raws: list[Any], entry: Any, label_index: dict[str | None, 
     `label_index`) reads as None, as in one process.
     """
     size = sum(map(len, raws))
-    if workers < 2 or not hasattr(os, "fork") or size < _SPLIT_MIN_BYTES:
+    if not can_fork(workers) or size < _SPLIT_MIN_BYTES:
         return _decode_result_lists(raws, entry, label_index)
     import mmap
 
