@@ -37,3 +37,22 @@ def test_read_json_reports_location(tmp_path):
 def test_read_json_missing_file(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         read_json(tmp_path / "nope.json")
+
+
+def test_prefetch_hands_its_bytes_to_the_next_read_once(tmp_path):
+    from vidact.errors import InputError
+    from vidact.io import files
+
+    path = tmp_path / "r.json"
+    path.write_bytes(b'{"results": {}}')
+    files.prefetch(path)
+    assert files.read_source(path) == b'{"results": {}}'
+    path.write_bytes(b"changed")
+    assert files.read_source(path) == b"changed"  # a second read reads the file again
+    files.prefetch(tmp_path / "missing.json")
+    files.prefetch(tmp_path)  # a folder: left to read_source
+    with pytest.raises(InputError, match="no such file"):
+        files.read_source(tmp_path / "missing.json")
+    with pytest.raises(InputError, match="is a directory"):
+        files.read_source(tmp_path)
+    assert files._prefetched == {}

@@ -176,6 +176,10 @@ def run_fast(argv: list[str]) -> int | None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     console.refresh_consoles()
     _setup_logging()
+    from vidact.io.files import prefetch
+
+    for path in (opts["predictions"], opts["ann"]):
+        prefetch(path)  # read on a thread while the libraries below import
     try:
         from vidact.evaluation.suite import default_metrics, resolve_metrics
 

@@ -118,7 +118,37 @@ def read_source(path: str | os.PathLike) -> bytes | str:
     """The bytes of a file, or the text of standard input when `path` is '-' (for `parse_json`)."""
     if str(path) == "-":
         return sys.stdin.read()
+    prefetched = _prefetched.pop(os.fspath(path), None)
+    if prefetched is not None:
+        prefetched[0].join()
+        if prefetched[1]:
+            return prefetched[1][0]
     return _existing_file(path).read_bytes()
+
+
+_prefetched: dict[str, tuple[Any, list[bytes]]] = {}
+
+
+def prefetch(path: str | os.PathLike) -> None:
+    """Start reading a regular file on a thread; the next `read_source` of the same path takes its
+    bytes (a one-shot command reads its inputs while it imports its libraries). Anything unusual
+    (stdin, no such file, a read error) is left to `read_source`, which then reads and reports."""
+    import threading
+
+    key = os.fspath(path)
+    if key == "-" or key in _prefetched:
+        return
+    holder: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(os.stat(key).st_mode):
+                with open(key, "rb") as fh:
+                    holder.append(fh.read())
+
+    thread = threading.Thread(target=read, name="prefetch", daemon=True)
+    _prefetched[key] = (thread, holder)
+    thread.start()
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -440,7 +440,7 @@ def _read_results_fast(source: bytes | str, path: str, require_labels: bool,
         columns = _decode_in_parts(raws, entry, index, workers)
         if columns is not None:
             segments, scores, codes, counts = columns
-            labels = list(map((*names, None).__getitem__, codes.tolist()))  # -1 reads None
+            labels = tuple(map((*names, None).__getitem__, codes.tolist()))  # -1 reads None
     if columns is None:  # no known labels, one outside them, or a malformed entry (then None again)
         columns = _decode_result_lists(raws, _result_entry_type(require_labels))
         if columns is None:
@@ -451,8 +451,9 @@ def _read_results_fast(source: bytes | str, path: str, require_labels: bool,
                                    and np.isfinite(scores).all()):
         return None
     ends = np.cumsum(counts).tolist()
+    labels = tuple(labels)  # no copy when it is one already; its slices are the per-video tuples
     videos = {
-        _fresh(video): VideoSegments(segments[start:end], tuple(labels[start:end]), scores[start:end])
+        _fresh(video): VideoSegments(segments[start:end], labels[start:end], scores[start:end])
         for video, start, end in zip(doc.results, [0, *ends[:-1]], ends)
     }
     top = {key: value for key, value in (("protocol", doc.protocol), ("meta", doc.meta)) if value is not _ABSENT}
