@@ -9,7 +9,6 @@ it runs), and a command line this reader does not follow to the letter starts no
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -63,13 +62,8 @@ def extract_workers_wanted(argv: list[str]) -> bool:
         i += 1
     if not (workers.isascii() and workers.isdigit()) or not positional:
         return False
-    if (int(workers) or _usable_cpus()) < 2:
+    from vidact.threads import available_cores
+
+    if (int(workers) or available_cores()) < 2:
         return False
     return not (len(positional) == 1 and Path(positional[0]).is_file() and Path(positional[0]).suffix != ".txt")
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1

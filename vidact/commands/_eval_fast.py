@@ -45,20 +45,15 @@ def evaluate_localization_files(ann: str, predictions: str, metrics: list[str], 
     from vidact.evaluation.suite import evaluate_localization
 
     gt = read_ground_truth(ann, subset=subset)
-    workers = _usable_cpus()  # large inputs are read and scored in two processes where two cores are free
+    from vidact.threads import available_cores
+
+    workers = available_cores()  # large inputs are read and scored in two processes where two cores are free
     results = read_results(predictions, known_labels=gt.class_names, workers=workers)
     result = evaluate_localization(gt, results, metrics=metrics, max_avg_proposals=max_avg_proposals,
                                    workers=workers)
     if subset != "validation" and gt.subset is None:
         result.warnings.insert(0, f"--subset {subset} ignored: {gt.name} is a per-video file without subsets")
     return result
-
-
-def _usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
 
 
 def finish(result: EvalResult, plot: Path | None, json_out: bool) -> None:

@@ -390,7 +390,8 @@ def _ground_truth_file_type() -> Any:
 _CHUNK_VIDEOS = 8
 """Videos decoded at a time by the fast results reader: each chunk's records are turned into
 columns and freed before the next, so the allocator reuses the same cache-warm memory instead of
-holding ~2 million records at once (a third less time, half the peak memory at ActivityNet scale)."""
+holding ~2 million records at once (about a tenth less time and half the peak memory at
+ActivityNet scale)."""
 
 
 @functools.cache
