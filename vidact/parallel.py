@@ -12,7 +12,6 @@ import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,6 +39,8 @@ def process_map(fn: Callable[[T], Any], items: Sequence[T], workers: int,
     if workers <= 1 or len(items) <= 1:
         return collect(fn(item) for item in items)
     workers = min(workers, len(items))
+    from concurrent.futures import ProcessPoolExecutor  # here: `vidact extract-frames` imports this module first thing
+
     with installed_vidact_in_children(), \
             ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return collect(pool.map(fn, items, chunksize=max(1, len(items) // (workers * 8))))
