@@ -39,13 +39,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.forking import can_fork, compute_in_child
 from vidact.evaluation.proposals import (
     DEFAULT_TIOU_THRESHOLDS,
     gathered_iou,
     grouped_score_order,
     group_ranges,
 )
+from vidact.forking import can_fork, compute_in_child
 from vidact.segments import as_segments
 
 log = logging.getLogger(__name__)
