@@ -207,8 +207,11 @@ def test_a_failing_child_leaves_the_parent_to_score_its_classes(monkeypatch):
     from vidact import forking
     from vidact.evaluation import detection
 
-    def broken(compute, shape):
-        return forking.compute_in_child(lambda: np.zeros((1,)), shape)  # wrong shape: no result
+    def fail():
+        raise MemoryError("in the child")
+
+    def broken(compute, dtypes, capacity):
+        return forking.compute_in_child(fail, dtypes, capacity)  # no result: the parent scores its classes
     monkeypatch.setattr(detection, "_SPLIT_MIN_PREDICTIONS", 0)
     monkeypatch.setattr(detection, "compute_in_child", broken)
     gt = [("v1", "a", 0.0, 10.0), ("v2", "b", 0.0, 10.0)]

@@ -280,13 +280,14 @@ def _class_average_precision_in_parts(gt_segment: np.ndarray, gt_group: np.ndarr
                                         pred_score[p], pred_group[p], pred_class[p] - first, end - first,
                                         thresholds)
 
-    join = compute_in_child(lambda: classes(split, num_classes), (thresholds.shape[0], num_classes - split))
+    shape = (thresholds.shape[0], num_classes - split)
+    join = compute_in_child(lambda: [classes(split, num_classes)], (np.float64,), shape[0] * shape[1])
     try:
         first = classes(0, split)
     finally:
-        second = join()
-    if second is None:
-        second = classes(split, num_classes)
+        child = join()
+    second = child[0].reshape(shape) if child is not None and child[0].shape[0] == shape[0] * shape[1] \
+        else classes(split, num_classes)
     return np.concatenate([first, second], axis=1)
 
 

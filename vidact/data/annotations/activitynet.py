@@ -23,7 +23,6 @@ import hashlib
 import itertools
 import json
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -33,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 
 from vidact.errors import AnnotationError
-from vidact.forking import can_fork
+from vidact.forking import can_fork, compute_in_child
 from vidact.io.files import decode_json_as, gc_paused, parse_json, read_source
 from vidact.io.scores import extract_protocol
 
@@ -504,49 +503,23 @@ def _decode_in_parts(raws: list[Any], entry: Any, label_index: dict[str | None, 
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """`_decode_result_lists` with codes, the second half decoded by a forked child when `workers` > 1.
 
-    The child writes its columns into memory shared with this process (sized for the most entries
-    its bytes can hold) and exits; any failure there (a malformed entry, a label outside
-    `label_index`) reads as None, as in one process.
+    Any failure there (a malformed entry, a label outside `label_index`) reads as None, as in one
+    process.
     """
-    size = sum(map(len, raws))
-    if not can_fork(workers) or size < _SPLIT_MIN_BYTES:
+    if not can_fork(workers) or sum(map(len, raws)) < _SPLIT_MIN_BYTES:
         return _decode_result_lists(raws, entry, label_index)
-    import mmap
-
     half = len(raws) // 2
-    num_videos = len(raws) - half
-    most = sum(map(len, raws[half:])) // _MIN_ENTRY_BYTES + 1
-    shared = mmap.mmap(-1, 8 * (1 + 4 * most + num_videos))  # anonymous and shared; pages appear as written
-    header = np.frombuffer(shared, np.int64, 1)
-    header[0] = -1
-    pid = os.fork()
-    if pid == 0:  # the child: decode the second half into `shared` and leave without any clean-up
-        try:
-            part = _decode_result_lists(raws[half:], entry, label_index)
-            if part is not None and part[1].shape[0] <= most:
-                for array, view in zip(part, _shared_columns(shared, part[1].shape[0], most, num_videos)):
-                    view[...] = array
-                header[0] = part[1].shape[0]
-        finally:
-            os._exit(0)
+    most = sum(map(len, raws[half:])) // _MIN_ENTRY_BYTES + 1  # entries the child's bytes can hold
+    join = compute_in_child(lambda: _decode_result_lists(raws[half:], entry, label_index),
+                            (np.float64, np.float64, np.int64, np.int64), 4 * most + len(raws) - half)
     try:
         first = _decode_result_lists(raws[:half], entry, label_index)
     finally:
-        os.waitpid(pid, 0)
-    n = int(header[0])
-    if first is None or n < 0:
+        second = join()
+    if first is None or second is None:
         return None
-    second = _shared_columns(shared, n, most, num_videos)
+    second[0] = second[0].reshape(-1, 2)
     return tuple(np.concatenate([a, b]) for a, b in zip(first, second))  # type: ignore[return-value]
-
-
-def _shared_columns(shared: Any, n: int, most: int, num_videos: int) -> list[np.ndarray]:
-    """Views of (n, 2) segments, (n,) scores, (n,) codes and (num_videos,) counts in `shared`."""
-    offsets = (8, 8 * (1 + 2 * most), 8 * (1 + 3 * most), 8 * (1 + 4 * most))
-    return [np.frombuffer(shared, np.float64, 2 * n, offsets[0]).reshape(n, 2),
-            np.frombuffer(shared, np.float64, n, offsets[1]),
-            np.frombuffer(shared, np.int64, n, offsets[2]),
-            np.frombuffer(shared, np.int64, num_videos, offsets[3])]
 
 
 def _label_codes(labels: list[str | None]) -> tuple[tuple[str, ...], np.ndarray, list]:
