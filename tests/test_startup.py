@@ -141,3 +141,20 @@ def test_extract_frames_starts_its_workers_fork_server_from_the_raw_arguments(tm
     assert not extract_workers_wanted(["extract-frames", "-o", "out"])  # no input
     assert not extract_workers_wanted(["extract-features", str(tmp_path), "-j", "2"])
     assert not extract_workers_wanted([])
+
+
+def test_the_early_reader_knows_every_extract_frames_option():
+    # A new option the early reader does not list only turns the early start off (safe), but its
+    # table must say how many values each option takes, as the command does.
+    import typer
+
+    from vidact.cli import app
+    from vidact.commands._early import _EXTRACT_OPTIONS
+
+    command = typer.main.get_command(app).commands["extract-frames"]
+    declared = {}
+    for param in command.params:
+        if param.param_type_name == "option" and "--help" not in param.opts:
+            for name in (*param.opts, *param.secondary_opts):
+                declared[name] = 0 if param.is_flag else param.nargs
+    assert declared == _EXTRACT_OPTIONS

@@ -6,7 +6,6 @@ stderr, so commands chain in shell pipelines.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -54,7 +53,6 @@ def default_workers(requested: int) -> int:
     """Resolve a `--workers` value: 0 means every core this process may use."""
     if requested > 0:
         return requested
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from vidact.threads import available_cores
+
+    return available_cores()

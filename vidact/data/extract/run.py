@@ -27,6 +27,7 @@ from vidact.data.extract.options import (
 )
 from vidact.errors import InputError
 from vidact.parallel import environment_defaults, installed_vidact_in_children
+from vidact.threads import available_cores
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def extract_frames(
     todo = _plan(jobs, out, options, overwrite, summary, progress)
     if todo:
         busy = min(max(1, workers), len(todo))
-        share = max(1, _cpu_count() // busy)
+        share = max(1, available_cores() // busy)
         _run(todo, out, options, busy, share, lambda r: _finish(summary, r, len(jobs), progress),
              decode_threads=decode_threads)
     summary.results.sort(key=lambda r: r.output)
@@ -309,10 +310,3 @@ def _size(path: str) -> int:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def _cpu_count() -> int:
-    with contextlib.suppress(AttributeError):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
-
