@@ -3,6 +3,11 @@
 import gc
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import NoReturn
 
 
 def main() -> None:
@@ -16,7 +21,10 @@ def main() -> None:
         start_early(argv)  # e.g. extract-frames' worker processes, while the app below imports
     from vidact.cli import main as cli_main
 
-    cli_main()
+    if argv[:1] == ["extract-frames"]:
+        _without_teardown(cli_main)  # does not return
+    else:
+        cli_main()
 
 
 def _eval_without_typer(argv: list[str]) -> None:
@@ -31,6 +39,33 @@ def _eval_without_typer(argv: list[str]) -> None:
         return
     # Everything is written: skip the interpreter's teardown (modules and arrays released one by
     # one, a twentieth of the run); the exit releases it all at once.
+    _flush_and_exit(code)
+
+
+def _without_teardown(run: "Callable[[], object]") -> "NoReturn":
+    """Run the app, then exit as the interpreter would, minus its teardown; never returns.
+
+    After `extract-frames` has waited for its workers, the parent's teardown (a few hundred
+    modules released one by one) is the last ~40 ms of the command. Everything the interpreter
+    does at exit that matters runs first: the atexit functions (multiprocessing's, logging's
+    flush), then stdout and stderr are flushed. Where a non-daemon thread still runs, or the app
+    exits with a message instead of a code, the normal exit follows instead.
+    """
+    import atexit
+    import threading
+
+    try:
+        run()
+        code = 0
+    except SystemExit as exc:
+        code = 0 if exc.code is None else exc.code
+        if not isinstance(code, int):
+            raise
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
+    if others or run_exit_functions is None:
+        sys.exit(code)
+    run_exit_functions()
     _flush_and_exit(code)
 
 

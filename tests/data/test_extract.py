@@ -412,13 +412,15 @@ def test_thread_plan(share: int, decode_threads: int | None, contended: bool, pl
     assert _thread_plan(share, decode_threads, contended) == plan
 
 
-@pytest.mark.parametrize(("text", "ours", "contended"), [
-    (b"0.50 0.40 0.30 2/300 1234\n", 2, False),  # only our two workers run
-    (b"3.10 2.00 1.00 3/300 1234\n", 2, True),   # one more task competes
-    (b"garbled", 2, False),
+@pytest.mark.parametrize(("text", "ours", "tree", "contended"), [
+    (b"0.50 0.40 0.30 2/300 1234\n", 2, None, False),  # only our two workers run
+    (b"3.10 2.00 1.00 3/300 1234\n", 2, None, True),   # one more task competes
+    (b"3.10 2.00 1.00 5/300 1234\n", 2, 5, False),     # all five are threads of ours
+    (b"3.10 2.00 1.00 5/300 1234\n", 2, 4, True),      # one of the five is not
+    (b"garbled", 2, 1, False),
 ])
 def test_cores_contended_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: bytes,
-                                                   ours: int, contended: bool):
+                                                   ours: int, tree: int | None, contended: bool):
     import builtins
 
     import vidact.data.extract.run as run
@@ -428,7 +430,31 @@ def test_cores_contended_reads_the_runnable_tasks(monkeypatch: pytest.MonkeyPatc
     real_open = builtins.open
     monkeypatch.setattr(builtins, "open", lambda path, *a, **k: real_open(fake if path == "/proc/loadavg" else path,
                                                                           *a, **k))
-    assert run._cores_contended(ours) is contended
+    monkeypatch.setattr(run, "_tree_running", lambda root: tree)
+    assert run._cores_contended(ours, root=1234) is contended
+
+
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="needs Linux's /proc with children lists")
+def test_tree_running_counts_the_runnable_threads_of_a_process_tree():
+    import subprocess
+    import sys
+    import time
+
+    import vidact.data.extract.run as run
+
+    assert run._tree_running(os.getpid(), depth=0) >= 1  # this thread, reading
+    # a sleeping process whose child spins: the runnable thread is found one generation down
+    spin = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'while True: pass']); time.sleep(60)"
+    sleeper = subprocess.Popen([sys.executable, "-c", spin], start_new_session=True)
+    try:
+        time.sleep(0.5)
+        assert max(run._tree_running(sleeper.pid, depth=0) for _ in range(50)) == 0
+        assert max(run._tree_running(sleeper.pid) for _ in range(200)) == 1
+    finally:
+        os.killpg(sleeper.pid, 9)
+        sleeper.wait()
+    assert run._tree_running(sleeper.pid) is None  # gone
 
 
 # ---- the bytes written ---------------------------------------------------------------------------

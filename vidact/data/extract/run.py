@@ -142,21 +142,66 @@ def _thread_plan(share: int, decode_threads: int | None, contended: bool = False
     return max(1, share - encode), encode
 
 
-def _cores_contended(ours: int) -> bool:
-    """Whether more tasks than our `ours` worker processes are runnable right now (other jobs
-    are competing for the cores). Linux's instantaneous count of runnable tasks
-    (/proc/loadavg), the lowest of three reads a millisecond apart, so a passing wake-up does
-    not count; False where it cannot be read."""
-    counts = []
+def _cores_contended(ours: int, root: int | None = None) -> bool:
+    """Whether tasks other than ours are runnable right now (other jobs are competing for the
+    cores). Ours: the runnable threads of the process tree under `root` (the process running
+    `extract_frames`: its fork server, its workers and their decoding threads); where that tree
+    cannot be read, `ours` tasks (one per worker). Linux's instantaneous count of runnable tasks
+    (/proc/loadavg) less ours, the lowest of three reads a millisecond apart, so a passing
+    wake-up does not count; False where it cannot be read.
+
+    Counting our own threads out matters: a worker that decodes with two frame threads would
+    otherwise make the others see a busy machine, and they would all stay in that costlier mode.
+    """
+    others = []
     for attempt in range(3):
         if attempt:
             time.sleep(0.001)
         try:
             with open("/proc/loadavg", "rb") as fh:
-                counts.append(int(fh.read().split()[3].split(b"/")[0]))
+                running = int(fh.read().split()[3].split(b"/")[0])
         except (OSError, ValueError, IndexError):
             return False
-    return min(counts) > ours
+        mine = _tree_running(root) if root is not None else None
+        others.append(running - (ours if mine is None else mine))
+    return min(others) > 0
+
+
+def _tree_running(root: int, depth: int = 2) -> int | None:
+    """Runnable threads of process `root` and its descendants `depth` generations down (Linux's
+    /proc); None where the children cannot be listed."""
+    count, generation = 0, [root]
+    for level in range(depth + 1):
+        children = []
+        for pid in generation:
+            count += _running_threads(pid)
+            if level < depth:
+                try:
+                    with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
+                        children += fh.read().split()
+                except FileNotFoundError:
+                    if pid == root:
+                        return None  # no /proc, or a kernel without the children lists
+                except OSError:
+                    pass  # exited meanwhile
+        generation = [int(pid) for pid in children]
+    return count
+
+
+def _running_threads(pid: int) -> int:
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    count = 0
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        count += stat[stat.rfind(b")") + 2:][:1] == b"R"  # the state follows the command's name
+    return count
 
 
 def _cv2_threads(share: int, options: ExtractOptions) -> int:
@@ -168,7 +213,7 @@ def _cv2_threads(share: int, options: ExtractOptions) -> int:
 def _extract_job(args: tuple[VideoJob, str, ExtractOptions, int, int | None, int]) -> VideoResult:
     job, out, options, share, decode_threads, workers = args
     # decided per video, so a run adapts when other jobs start or end
-    contended = workers > 1 and share == 1 and decode_threads is None and _cores_contended(workers)
+    contended = workers > 1 and share == 1 and decode_threads is None and _cores_contended(workers, _ROOT)
     threads, encode_thread = _thread_plan(share, decode_threads, contended)
     from vidact.data.extract.video import extract_video  # preloaded by the fork server
 
@@ -187,8 +232,15 @@ def _cv2_threads_set(count: int) -> Iterator[None]:
         cv2.setNumThreads(before)
 
 
-def _init_worker(cv2_threads: int, log_queue: Any, log_level: int) -> None:
+_ROOT: int | None = None
+"""In a worker: the process running `extract_frames` (the root of our process tree)."""
+
+
+def _init_worker(cv2_threads: int, log_queue: Any, log_level: int, root: int | None = None) -> None:
+    global _ROOT
     import cv2
+
+    _ROOT = root
 
     cv2.setNumThreads(cv2_threads)  # OpenCV's own pool would oversubscribe the cores
     # Send vidact's log records to the parent, whose handlers know about the progress bar.
@@ -250,7 +302,7 @@ def _pool_pass(fn: Callable[[tuple], VideoResult], args: Callable[[VideoJob], tu
         listener.start()
         level = logging.getLogger("vidact").getEffectiveLevel()
         pool = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                                      initargs=(cv2_threads, log_queue, level))
+                                      initargs=(cv2_threads, log_queue, level, os.getpid()))
         running: dict[cf.Future, VideoJob] = {}
         try:
             while queue or running:
