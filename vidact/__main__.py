@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def main() -> None:
-    """The app, except that a plain localization `vidact eval` skips Typer (see vidact/commands/_eval_fast.py)."""
+    """The app, except that a plain localization `vidact eval` (vidact/commands/_eval_fast.py) and
+    a plain `vidact extract-frames` (vidact/commands/_early.py) skip Typer."""
     argv = sys.argv[1:]
     if argv[:1] == ["eval"]:
         _eval_without_typer(argv)  # returns only when the command line needs the app
@@ -19,6 +20,8 @@ def main() -> None:
         from vidact.commands._early import start_early
 
         start_early(argv)  # e.g. extract-frames' worker processes, while the app below imports
+        if argv[:1] == ["extract-frames"]:
+            _extract_frames_without_typer(argv)  # returns only when the command line needs the app
     from vidact.cli import main as cli_main
 
     if argv[:1] == ["extract-frames"]:
@@ -40,6 +43,17 @@ def _eval_without_typer(argv: list[str]) -> None:
     # Everything is written: skip the interpreter's teardown (modules and arrays released one by
     # one, a twentieth of the run); the exit releases it all at once.
     _flush_and_exit(code)
+
+
+def _extract_frames_without_typer(argv: list[str]) -> None:
+    from vidact.commands._early import read_extract_frames
+
+    values = read_extract_frames(argv)
+    if values is None:
+        return
+    from vidact.commands.extract_frames import run_without_typer
+
+    _without_teardown(lambda: sys.exit(run_without_typer(values)))
 
 
 def _without_teardown(run: "Callable[[], object]") -> "NoReturn":

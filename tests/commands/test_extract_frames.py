@@ -172,3 +172,59 @@ def test_the_early_fork_server_preloads_what_the_pool_asks_for():
     from vidact.data.extract.run import WORKER_ENV
 
     assert EXTRACT_WORKER_ENV == WORKER_ENV
+
+
+# `vidact` (vidact/__main__.py) runs a command line the early reader follows without Typer; say
+# at exit whether the Typer app was imported.
+MAIN_SOURCE = """
+import atexit, sys
+atexit.register(lambda: print("app imported:", "vidact.cli" in sys.modules, file=sys.stderr))
+sys.argv = ["vidact", *sys.argv[1:]]
+from vidact.__main__ import main
+main()
+"""
+
+
+def _console_entry(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", MAIN_SOURCE, "extract-frames", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _typer_app(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", APP_SOURCE, "extract-frames", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def _summary(stdout: str) -> dict:
+    data = json.loads(stdout)
+    for name in ("seconds", "frames_per_sec", "out_dir"):
+        data.pop(name)
+    for result in data.get("results", []):
+        result.pop("seconds", None)
+        result["output"] = Path(result["output"]).name
+    return data
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_console_entry_runs_it_without_typer_as_typer_does(videos: Path, tmp_path: Path, workers: int):
+    (videos / "run" / "broken.mp4").write_bytes(b"not a video at all")
+    fast, typer_way = (run(videos, "-o", tmp_path / name, "--json", "-j", workers, "-q", "90")
+                       for run, name in ((_console_entry, "fast"), (_typer_app, "typer")))
+    assert fast.returncode == typer_way.returncode == 1, fast.stderr
+    assert "app imported: False" in fast.stderr
+    assert _summary(fast.stdout) == _summary(typer_way.stdout)
+    assert "failed: " in fast.stderr and "broken.mp4" in fast.stderr
+    assert sorted(p.name for p in (tmp_path / "fast" / "walk" / "a").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "typer" / "walk" / "a").iterdir())
+
+
+def test_the_console_entry_reports_errors_as_the_app_does(videos: Path, tmp_path: Path):
+    fast, typer_way = (run(tmp_path / "nope.mp4", "-o", tmp_path / "out") for run in (_console_entry, _typer_app))
+    assert fast.returncode == typer_way.returncode == 2
+    assert "app imported: False" in fast.stderr
+    assert fast.stderr.split("app imported")[0] == typer_way.stderr
+    assert f"error: {tmp_path / 'nope.mp4'}: no such file or folder\n" in fast.stderr
+    # what the reader does not follow goes to the app: its usage errors and --help
+    fast, typer_way = (run(videos, "-o", tmp_path / "out", "--every", "0") for run in (_console_entry, _typer_app))
+    assert fast.returncode == typer_way.returncode == 2 and "app imported: True" in fast.stderr
+    assert "--every" in fast.stderr

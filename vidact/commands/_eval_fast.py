@@ -10,14 +10,14 @@ line returns None and goes to the Typer app, which also does every --help and us
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from vidact.errors import InputError, VidactError
+from vidact.commands._boundary import report_error, setup_default_logging
+from vidact.errors import InputError
 from vidact.io import console
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def run_fast(argv: list[str]) -> int | None:
     # and starting and parking them costs a tenth of a second of CPU. A user's setting stays.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     console.refresh_consoles()
-    _setup_logging()
+    setup_default_logging()
     from vidact.io.files import prefetch
 
     for path in (opts["predictions"], opts["ann"]):
@@ -184,46 +184,5 @@ def run_fast(argv: list[str]) -> int | None:
                                              opts["max_avg_proposals"])
         finish(result, None, opts["json"])
     except BaseException as exc:  # the boundary of vidact.cli.VidactGroup.invoke, line for line
-        return _report(exc)
+        return report_error(exc)
     return 0
-
-
-def _report(exc: BaseException) -> int:
-    if isinstance(exc, Exception) and not isinstance(exc, BrokenPipeError) and _debug_enabled():
-        raise exc
-    err = console.err
-    if isinstance(exc, VidactError):
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
-        if exc.hint:
-            err.print(f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False, soft_wrap=True)
-        return exc.exit_code
-    if isinstance(exc, KeyboardInterrupt):
-        err.print("interrupted")
-        return 130
-    if isinstance(exc, BrokenPipeError):  # e.g. `vidact eval ... | head`
-        sys.stderr.close()
-        return 0
-    if not isinstance(exc, Exception):
-        raise exc  # SystemExit and friends
-    err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}", markup=True,
-              highlight=False, soft_wrap=True)
-    err.print("[dim]hint:[/] rerun with --debug for the traceback and report it", markup=True)
-    return 1
-
-
-def _debug_enabled() -> bool:
-    return os.environ.get("VIDACT_DEBUG", "") not in ("", "0", "false", "no")
-
-
-def _setup_logging() -> None:
-    """What the root command does with the default --log-level info."""
-    import logging
-
-    root = logging.getLogger("vidact")
-    root.setLevel(logging.INFO)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    from vidact.io.console import log_handler
-
-    root.addHandler(log_handler())
-    root.propagate = False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -100,6 +100,16 @@ def extract_frames_command(
         _common.print_json(summary.to_dict())
     if summary.failures:
         raise typer.Exit(1)
+
+
+def run_without_typer(values: dict[str, Any]) -> int:
+    """`extract_frames_command` with the arguments `vidact.commands._early.read_extract_frames`
+    read (those Typer would pass), inside the app's error boundary; its exit code."""
+    from vidact.commands._boundary import run_command
+
+    if "flow_algo" in values:
+        values = {**values, "flow_algo": FlowAlgo(values["flow_algo"])}
+    return run_command(lambda: extract_frames_command(**values), exits=(typer.Exit,))
 
 
 def _start_workers_early() -> None:
