@@ -445,7 +445,13 @@ def test_tree_running_counts_the_runnable_threads_of_a_process_tree():
 
     assert run._tree_running(os.getpid(), depth=0) >= 1  # this thread, reading
     # a sleeping process whose child spins: the runnable thread is found one generation down
-    spin = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'while True: pass']); time.sleep(60)"
+    # (started from a thread that is still running: children are listed per thread)
+    spin = ("import subprocess, sys, threading, time\n"
+            "def start():\n"
+            "    subprocess.Popen([sys.executable, '-c', 'while True: pass'])\n"
+            "    time.sleep(60)\n"
+            "threading.Thread(target=start).start()\n"
+            "time.sleep(60)\n")
     sleeper = subprocess.Popen([sys.executable, "-c", spin], start_new_session=True)
     try:
         time.sleep(0.5)

@@ -61,7 +61,7 @@ def read_extract_frames(argv: list[str]) -> dict[str, Any] | None:
     options given, plus `videos`; `flow_algo` as its string), or None for anything this reader
     does not follow to the letter: --help, a usage error, a value out of range, short options
     run together (-j4), an option's value starting with '-'. The app then parses it itself.
-    tests/test_startup.py holds this reader to Typer's parse."""
+    tests/commands/test_extract_frames_reader.py holds this reader to Typer's parse."""
     if not argv or argv[0] != "extract-frames":
         return None
     values: dict[str, Any] = {}

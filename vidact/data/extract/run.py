@@ -168,39 +168,32 @@ def _cores_contended(ours: int, root: int | None = None) -> bool:
 
 
 def _tree_running(root: int, depth: int = 2) -> int | None:
-    """Runnable threads of process `root` and its descendants `depth` generations down (Linux's
-    /proc); None where the children cannot be listed."""
+    """Runnable threads of process `root` and of its descendants `depth` generations down
+    (Linux's /proc); None where the process or its children lists cannot be read."""
     count, generation = 0, [root]
     for level in range(depth + 1):
-        children = []
+        children: list[bytes] = []
         for pid in generation:
-            count += _running_threads(pid)
-            if level < depth:
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                if pid == root:
+                    return None
+                continue  # exited meanwhile
+            for tid in tids:
                 try:
-                    with open(f"/proc/{pid}/task/{pid}/children", "rb") as fh:
-                        children += fh.read().split()
+                    with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+                        stat = fh.read()
+                    count += stat[stat.rfind(b")") + 2:][:1] == b"R"  # the state follows the command's name
+                    if level < depth:  # children are listed per thread that started them
+                        with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                            children += fh.read().split()
                 except FileNotFoundError:
-                    if pid == root:
-                        return None  # no /proc, or a kernel without the children lists
+                    if pid == root and level < depth and os.path.exists(f"/proc/{pid}/task/{tid}/stat"):
+                        return None  # a kernel without the children lists
                 except OSError:
-                    pass  # exited meanwhile
+                    pass  # the thread ended meanwhile
         generation = [int(pid) for pid in children]
-    return count
-
-
-def _running_threads(pid: int) -> int:
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0
-    count = 0
-    for tid in tids:
-        try:
-            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
-                stat = fh.read()
-        except OSError:
-            continue
-        count += stat[stat.rfind(b")") + 2:][:1] == b"R"  # the state follows the command's name
     return count
 
 
@@ -236,11 +229,11 @@ _ROOT: int | None = None
 """In a worker: the process running `extract_frames` (the root of our process tree)."""
 
 
-def _init_worker(cv2_threads: int, log_queue: Any, log_level: int, root: int | None = None) -> None:
+def _init_worker(cv2_threads: int, log_queue: Any, log_level: int, root_pid: int | None = None) -> None:
     global _ROOT
     import cv2
 
-    _ROOT = root
+    _ROOT = root_pid
 
     cv2.setNumThreads(cv2_threads)  # OpenCV's own pool would oversubscribe the cores
     # Send vidact's log records to the parent, whose handlers know about the progress bar.
