@@ -51,6 +51,9 @@ def test_fast_path_prints_what_the_app_prints(files, capsys):
         typer_run = CliRunner().invoke(app, argv)
         assert (code, fast.out, fast.err) == (typer_run.exit_code, typer_run.stdout, typer_run.stderr), argv
     assert code == 2 and "stdin" in fast.err
+    from vidact.io import files as io_files
+
+    assert io_files._prefetched == {}  # what the refused call prefetched is not kept
 
 
 @pytest.mark.parametrize("argv", [

@@ -134,3 +134,22 @@ def test_logger_hook_records_seconds_per_step_not_their_sum(tmp_path, monkeypatc
     assert all(r["data_time"] == pytest.approx(1.0) and r["time"] == pytest.approx(1.0) for r in records)
     assert "data 1.00s/step compute 1.00s/step" in caplog.text
     assert "trained 4 iterations in" in caplog.text
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_transient_bar_shows_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch, terminal: bool):
+    from rich.progress import BarColumn, TextColumn
+
+    from vidact.io import console
+    from vidact.io.progress import transient_progress
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(console, "err", Console(file=buffer, force_terminal=terminal, width=80))
+    with transient_progress(TextColumn("{task.description}"), BarColumn()) as bar:
+        task = bar.add_task("working", total=3)
+        bar.update(task, completed=3)
+    print("after", file=console.err.file)
+    if terminal:
+        assert "working" in buffer.getvalue()
+    else:
+        assert buffer.getvalue() == "after\n"  # not even the empty line a finished transient bar leaves

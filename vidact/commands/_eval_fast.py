@@ -171,7 +171,7 @@ def run_fast(argv: list[str]) -> int | None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     console.refresh_consoles()
     setup_default_logging()
-    from vidact.io.files import prefetch
+    from vidact.io.files import forget_prefetched, prefetch
 
     for path in (opts["predictions"], opts["ann"]):
         prefetch(path)  # read on a thread while the libraries below import
@@ -185,4 +185,6 @@ def run_fast(argv: list[str]) -> int | None:
         finish(result, None, opts["json"])
     except BaseException as exc:  # the boundary of vidact.cli.VidactGroup.invoke, line for line
         return report_error(exc)
+    finally:
+        forget_prefetched()  # inputs an error left unread
     return 0

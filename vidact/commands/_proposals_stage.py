@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidact.commands import _common
+from vidact.io.progress import transient_progress
 
 ShardOpt = Annotated[str | None, typer.Option(
     "--shard", metavar="I/N", show_default=False,
@@ -29,8 +30,8 @@ def parse_shard_option(text: str | None) -> tuple[int, int] | None:
 @contextlib.contextmanager
 def stage_progress(label: str) -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr over videos; yields the `(done, total)` callback the stages call."""
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("videos"), TimeElapsedColumn(),
-                   TimeRemainingColumn(), console=_common.err, transient=True)
+    bar = transient_progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("videos"),
+                             TimeElapsedColumn(), TimeRemainingColumn())
     task = bar.add_task(label, total=None)
 
     def advance(done: int, total: int) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, err, print_json
+from vidact.commands._common import JsonOpt, SetOpt, err, print_json
 
 app = typer.Typer(help="Bring checkpoints from MMAction2 into vidact.", no_args_is_help=True)
 

@@ -104,12 +104,14 @@ def extract_features_command(
 
 
 def _progress():  # noqa: ANN202  (rich.progress is imported at run time)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeRemainingColumn
+
+    from vidact.io.progress import transient_progress
     from rich.text import Text
 
     class _Speed(ProgressColumn):
         def render(self, task):  # noqa: ANN001, ANN202
             return Text(f"{task.speed:.2f} videos/s" if task.speed else "- videos/s")
 
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    _Speed(), TimeRemainingColumn(), console=_common.err, transient=True)
+    return transient_progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), _Speed(), TimeRemainingColumn())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from vidact.commands import _common
 from vidact.commands._early import EXTRACT_WORKER_ENV, EXTRACT_WORKER_PRELOAD
+from vidact.io.progress import transient_progress
 
 if TYPE_CHECKING:
     from vidact.data.extract import ExtractSummary, VideoResult
@@ -121,9 +121,9 @@ def _start_workers_early() -> None:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("videos, {task.fields[frames]} frames"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=_common.err, transient=True)
+    return transient_progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                              MofNCompleteColumn(), TextColumn("videos, {task.fields[frames]} frames"),
+                              TimeElapsedColumn(), TimeRemainingColumn())
 
 
 def _render(summary: ExtractSummary, report: Path | None) -> None:

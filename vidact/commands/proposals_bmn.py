@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, WorkersOpt, err, print_json
+from vidact.io.progress import transient_progress
 
 
 class Split(str, Enum):
@@ -30,8 +31,8 @@ ShardOpt = Annotated[str | None, typer.Option("--shard", metavar="I/N", show_def
 
 @contextlib.contextmanager
 def _progress_bar(label: str) -> Iterator[Callable[[int, int], Any]]:
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+    with transient_progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task(label, total=None)
         yield lambda done, total: bar.update(task, completed=done, total=total)
 

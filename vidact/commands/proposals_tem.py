@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from vidact.commands._common import JsonOpt, RecipeArg, SetOpt, WorkersOpt, err, print_json
+from vidact.io.progress import transient_progress
 
 
 class Split(str, Enum):
@@ -36,8 +37,8 @@ def parse_shard_option(shard: str | None) -> tuple[int, int] | None:
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[Callable[..., None]]:
     """A transient progress bar on stderr; yields `update(done, total, label=None)` (a label renames it)."""
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as bar:
+    with transient_progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()) as bar:
         task = bar.add_task(label, total=None)
 
         def update(done: int, total: int, label: str | None = None) -> None:

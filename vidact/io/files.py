@@ -151,6 +151,12 @@ def prefetch(path: str | os.PathLike) -> None:
     thread.start()
 
 
+def forget_prefetched() -> None:
+    """Drop what `prefetch` started and no `read_source` took (a command that failed before reading
+    all its inputs)."""
+    _prefetched.clear()
+
+
 def read_json(path: str | os.PathLike) -> Any:
     """Parse a JSON file (or stdin for '-'); errors name the file, line and column."""
     return parse_json(read_source(path), "<stdin>" if str(path) == "-" else str(path))

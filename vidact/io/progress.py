@@ -46,6 +46,14 @@ def make_progress(unit: str) -> Progress:
                     TextColumn(unit), TextColumn("{task.fields[rate]}"), ElapsedOrEta(), console=console.err)
 
 
+def transient_progress(*columns: ProgressColumn | str) -> Progress:
+    """A progress bar on stderr that disappears when done. Where stderr is not a terminal (a log
+    file, a pipe) there is none: it could not disappear there, and would leave an empty line."""
+    from vidact.io import console
+
+    return Progress(*columns, console=console.err, transient=True, disable=not console.err.is_terminal)
+
+
 def track(items: Iterable[T], description: str, *, total: int | None = None, unit: str = "batches",
           enabled: bool = True) -> Iterator[T]:
     """Yield `items` while a progress bar on stderr counts them (`total`: len(items) when it has one).
