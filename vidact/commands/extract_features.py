@@ -105,9 +105,9 @@ def extract_features_command(
 
 def _progress():  # noqa: ANN202  (rich.progress is imported at run time)
     from rich.progress import BarColumn, MofNCompleteColumn, ProgressColumn, TextColumn, TimeRemainingColumn
+    from rich.text import Text
 
     from vidact.io.progress import transient_progress
-    from rich.text import Text
 
     class _Speed(ProgressColumn):
         def render(self, task):  # noqa: ANN001, ANN202
