@@ -70,3 +70,31 @@ def test_library_error_is_one_line_exit_2(tmp_path):
     assert proc.stdout == ""
     assert "Traceback" not in proc.stderr
     assert str(missing) in proc.stderr and proc.stderr.startswith("error:")
+
+
+@pytest.mark.parametrize(("raised", "code", "stderr"), [
+    (ValueError("boom"), 1, "internal error: ValueError: boom\nhint: rerun with --debug for the traceback and "
+                            "report it\n"),
+    (KeyboardInterrupt(), 130, "interrupted\n"),
+    ("input", 2, "error: bad input\nhint: fix it\n"),
+    (typer.Exit(3), 3, ""),  # the framework's own exits pass through
+])
+def test_the_error_boundary(monkeypatch: pytest.MonkeyPatch, raised, code: int, stderr: str):
+    from typer.testing import CliRunner
+
+    from vidact.cli import VidactGroup
+    from vidact.errors import InputError
+
+    def fail() -> None:
+        raise InputError("bad input", hint="fix it") if raised == "input" else raised
+
+    boundary = typer.Typer(cls=VidactGroup)
+    boundary.command("fail")(fail)
+    boundary.command("other")(lambda: None)
+    monkeypatch.delenv("VIDACT_DEBUG", raising=False)
+    result = CliRunner().invoke(boundary, ["fail"])
+    assert (result.exit_code, result.stderr) == (code, stderr)
+    if code == 1:
+        monkeypatch.setenv("VIDACT_DEBUG", "1")
+        result = CliRunner().invoke(boundary, ["fail"])
+        assert isinstance(result.exception, ValueError)  # --debug: the traceback, not the message

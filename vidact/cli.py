@@ -8,63 +8,32 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from typer.core import TyperGroup
 
 from vidact import __version__
 from vidact.commands import _common
+from vidact.commands._boundary import report_error, setup_logging
 from vidact.commands._clicklib import FRAMEWORK_EXCEPTIONS, show_flags_as_flags
-from vidact.errors import VidactError
 
 log = logging.getLogger("vidact")
 show_flags_as_flags()
 
 
-def _debug_enabled() -> bool:
-    return os.environ.get("VIDACT_DEBUG", "") not in ("", "0", "false", "no")
-
-
 class VidactGroup(TyperGroup):
-    """Typer group whose `invoke` turns library errors into one-line messages and exit codes."""
+    """Typer group whose `invoke` turns library errors into one-line messages and exit codes
+    (`vidact.commands._boundary.report_error`, shared with the commands that run without Typer)."""
 
     def invoke(self, ctx: Any) -> Any:
         _common.refresh_consoles()
         try:
             return super().invoke(ctx)
-        except VidactError as exc:
-            if _debug_enabled():
-                raise
-            _common.err.print(
-                f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True
-            )
-            if exc.hint:
-                _common.err.print(
-                    f"[dim]hint:[/] {escape(exc.hint)}", markup=True, highlight=False, soft_wrap=True
-                )
-            ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            _common.err.print("interrupted")
-            ctx.exit(130)
         except FRAMEWORK_EXCEPTIONS:
             raise
-        except BrokenPipeError:  # e.g. `vidact eval ... | head`
-            sys.stderr.close()
-            ctx.exit(0)
-        except Exception as exc:  # a bug: say so plainly, keep the traceback behind --debug
-            if _debug_enabled():
-                raise
-            _common.err.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))}",
-                markup=True,
-                highlight=False,
-                soft_wrap=True,
-            )
-            _common.err.print("[dim]hint:[/] rerun with --debug for the traceback and report it", markup=True)
-            ctx.exit(1)
+        except BaseException as exc:  # VidactError, Ctrl-C, a closed pipe, a bug; SystemExit passes
+            ctx.exit(report_error(exc))
 
 
 app = typer.Typer(
@@ -110,14 +79,7 @@ def _setup_logging(level_name: str) -> None:
     level = getattr(logging, level_name.upper(), None)
     if not isinstance(level, int):
         raise typer.BadParameter(f"unknown log level '{level_name}'", param_hint="--log-level")
-    root = logging.getLogger("vidact")
-    root.setLevel(level)
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    from vidact.io.console import log_handler
-
-    root.addHandler(log_handler())
-    root.propagate = False
+    setup_logging(level)
 
 
 # Start-up rule: `vidact --help` and argument or recipe errors must not wait for torch (~1.5 s).

@@ -1,6 +1,6 @@
-"""The error boundary and logging set-up of commands run without Typer (`vidact/__main__.py`'s
-fast paths for `eval` and `extract-frames`): the same messages, exit codes and log handler as the
-Typer app's `vidact.cli.VidactGroup.invoke` and root callback with their defaults."""
+"""The error boundary and logging set-up of every command: the Typer app's group
+(`vidact.cli.VidactGroup`) and root callback use them, and so do the commands `vidact/__main__.py`
+runs without Typer (plain `eval` and `extract-frames`)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ def run_command(command: Callable[[], object], exits: tuple[type[BaseException],
 
 
 def report_error(exc: BaseException) -> int:
-    """What `vidact.cli.VidactGroup.invoke` does with an exception, line for line: its exit code
-    (re-raised with --debug / VIDACT_DEBUG, and for SystemExit and friends)."""
+    """One line (plus a hint) on stderr for an exception that ends a command, and its exit code:
+    2 or 1 for a VidactError, 130 for Ctrl-C, 0 for a closed output pipe, 1 for a bug (an internal
+    error). Re-raised with --debug / VIDACT_DEBUG, and for SystemExit and friends."""
     if isinstance(exc, Exception) and not isinstance(exc, BrokenPipeError) and debug_enabled():
         raise exc
     err = console.err
@@ -60,8 +61,13 @@ def debug_enabled() -> bool:
 
 def setup_default_logging() -> None:
     """What the root command does with the default --log-level info."""
+    setup_logging(logging.INFO)
+
+
+def setup_logging(level: int) -> None:
+    """vidact's loggers at `level`, through the one handler of vidact.io.console (no propagation)."""
     root = logging.getLogger("vidact")
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
     root.addHandler(console.log_handler())

@@ -183,7 +183,7 @@ def run_fast(argv: list[str]) -> int | None:
         result = evaluate_localization_files(opts["ann"], opts["predictions"], metrics, opts["subset"],
                                              opts["max_avg_proposals"])
         finish(result, None, opts["json"])
-    except BaseException as exc:  # the boundary of vidact.cli.VidactGroup.invoke, line for line
+    except BaseException as exc:  # the app's error boundary (vidact.commands._boundary)
         return report_error(exc)
     finally:
         forget_prefetched()  # inputs an error left unread
