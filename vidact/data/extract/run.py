@@ -169,32 +169,41 @@ def _cores_contended(ours: int, root: int | None = None) -> bool:
 
 def _tree_running(root: int, depth: int = 2) -> int | None:
     """Runnable threads of process `root` and of its descendants `depth` generations down
-    (Linux's /proc); None where the process or its children lists cannot be read."""
+    (Linux's /proc); None where that cannot be read (no /proc, a kernel without the children
+    lists, or `root` is gone)."""
+    if not os.path.exists(f"/proc/{root}/task/{root}/children"):
+        return None
     count, generation = 0, [root]
     for level in range(depth + 1):
-        children: list[bytes] = []
+        children: list[int] = []
         for pid in generation:
-            try:
-                tids = os.listdir(f"/proc/{pid}/task")
-            except OSError:
-                if pid == root:
-                    return None
-                continue  # exited meanwhile
-            for tid in tids:
-                try:
-                    with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
-                        stat = fh.read()
-                    count += stat[stat.rfind(b")") + 2:][:1] == b"R"  # the state follows the command's name
-                    if level < depth:  # children are listed per thread that started them
-                        with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
-                            children += fh.read().split()
-                except FileNotFoundError:
-                    if pid == root and level < depth and os.path.exists(f"/proc/{pid}/task/{tid}/stat"):
-                        return None  # a kernel without the children lists
-                except OSError:
-                    pass  # the thread ended meanwhile
-        generation = [int(pid) for pid in children]
+            running, started = _process_threads(pid, children=level < depth)
+            count += running
+            children += started
+        generation = children
     return count
+
+
+def _process_threads(pid: int, children: bool) -> tuple[int, list[int]]:
+    """(runnable threads of process `pid`, with `children` the processes its threads started);
+    (0, []) for a process that has exited."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, []
+    running, started = 0, []
+    for tid in tids:
+        task = f"/proc/{pid}/task/{tid}"
+        try:
+            with open(f"{task}/stat", "rb") as fh:
+                stat = fh.read()
+            running += stat[stat.rfind(b")") + 2:][:1] == b"R"  # the state follows the command's name
+            if children:
+                with open(f"{task}/children", "rb") as fh:
+                    started += map(int, fh.read().split())
+        except OSError:
+            continue  # the thread ended meanwhile
+    return running, started
 
 
 def _cv2_threads(share: int, options: ExtractOptions) -> int:
