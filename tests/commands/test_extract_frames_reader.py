@@ -4,6 +4,7 @@ command exactly the arguments Typer's parse gives it, or leaves the command line
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,7 @@ def typer_parse(argv: list[str]) -> dict | None:
     result = CliRunner().invoke(app, argv)
     if result.exit_code != 0 or not seen:
         return None
-    import inspect
-
-    defaults = {name: p.default for name, p in inspect.signature(extract_frames.extract_frames_command).parameters.items()}
-    return {name: value for name, value in seen[0].items() if name == "videos" or value != defaults[name]}
+    return _given(seen[0])
 
 
 def reader_parse(argv: list[str]) -> dict | None:
@@ -44,9 +42,14 @@ def reader_parse(argv: list[str]) -> dict | None:
     values = dict(values)
     if "flow_algo" in values:
         values["flow_algo"] = extract_frames.FlowAlgo(values["flow_algo"])
-    defaults = {"every": 1, "quality": 95, "flow": False, "flow_algo": extract_frames.FlowAlgo.dis, "bound": 20.0,
-                "workers": 0, "overwrite": False, "json_out": False}
-    return {name: value for name, value in values.items() if name not in defaults or value != defaults[name]}
+    return _given(values)
+
+
+def _given(values: dict) -> dict:
+    """`values` less the parameters at their default (Typer passes them all, the reader only the
+    options on the command line)."""
+    params = inspect.signature(extract_frames.extract_frames_command).parameters
+    return {name: value for name, value in values.items() if value != params[name].default}
 
 
 @pytest.mark.parametrize("argv", [
